@@ -1,0 +1,113 @@
+"""Appending to and verifying the audit chain.
+
+Each record's hash covers its own content and the previous record's hash, so an
+edited, removed or inserted row breaks every link after it. ``verify_chain``
+names the first broken one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.models import AuditHead, AuditRecord
+from core import clock
+from core.actors import Actor
+from core.hashing import GENESIS, canonical_json, chain_hash
+from core.i18n import gettext
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    subject_type: str,
+    subject_id: object,
+    *,
+    before: object = None,
+    after: object = None,
+    reason: str | None = None,
+) -> AuditRecord:
+    """Append one record in the caller's transaction; it commits or rolls back with it."""
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
+        session.add(head)
+    entry = AuditRecord(
+        id=head.last_id + 1,
+        at=clock.now().isoformat(timespec="microseconds"),
+        actor=actor.name,
+        role=actor.role,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        before=None if before is None else canonical_json(before),
+        after=None if after is None else canonical_json(after),
+        reason=reason,
+        prev_hash=head.last_hash,
+    )
+    entry.hash = chain_hash(entry.prev_hash, entry.payload())
+    session.add(entry)
+    head.last_id, head.last_hash = entry.id, entry.hash
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    head_hash: str
+    broken_at: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None and self.problem is None
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Recompute every link in order; stop at the first that does not hold."""
+    expected_id, previous = 1, GENESIS
+    checked = 0
+    rows = session.execute(select(AuditRecord).order_by(AuditRecord.id)).yield_per(2000)
+    for entry in rows.scalars():
+        if entry.id != expected_id:
+            return ChainReport(
+                checked, previous, expected_id,
+                gettext(
+                    "audit record #{missing} is missing (the next present is #{present})",
+                    missing=expected_id, present=entry.id,
+                ),
+            )
+        if entry.prev_hash != previous:
+            return ChainReport(
+                checked, previous, entry.id,
+                gettext(
+                    "audit record #{id} does not link to the hash of record #{previous}",
+                    id=entry.id, previous=entry.id - 1,
+                ),
+            )
+        if chain_hash(entry.prev_hash, entry.payload()) != entry.hash:
+            return ChainReport(
+                checked, previous, entry.id,
+                gettext(
+                    "audit record #{id} ({action} {subject}) was altered: "
+                    "its content no longer matches its hash",
+                    id=entry.id, action=entry.action,
+                    subject=f"{entry.subject_type} {entry.subject_id}",
+                ),
+            )
+        previous, expected_id, checked = entry.hash, expected_id + 1, checked + 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.last_id, head.last_hash) != (checked, previous):
+        return ChainReport(
+            checked, previous, head.last_id,
+            gettext(
+                "the chain head names audit record #{head} but the log ends at #{last}",
+                head=head.last_id, last=checked,
+            ),
+        )
+    return ChainReport(checked, previous)

@@ -1,0 +1,1 @@
+"""Project applications and their workflow (DESIGN §3). Built on ``ledger``."""

@@ -1,0 +1,238 @@
+"""Demo books: a few years of realistic activity in the six Ziyang funds.
+
+Deterministic (seeded) so two runs give the same books. Everything goes through
+the real posting functions, so the demo obeys every rule a user would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.actors import Actor
+from core.errors import Conflict
+from ledger import events
+from ledger.balances import available, balance
+from ledger.chart import GENERAL, load_chart
+from ledger.funds import add_fund
+from ledger.models import Fund
+from ledger.periods import close_period
+
+FUNDS = (
+    # code, Chinese name, English name, parent, seed money
+    ("ZYS", "资阳市本级", "Ziyang City", None, Decimal("5000000.00")),
+    ("YJQ", "雁江区", "Yanjiang District", "ZYS", Decimal("2000000.00")),
+    ("AYX", "安岳县", "Anyue County", "ZYS", Decimal("1800000.00")),
+    ("LZX", "乐至县", "Lezhi County", "ZYS", Decimal("1500000.00")),
+    ("GXQ", "高新区", "Hi-tech Zone", "ZYS", Decimal("1000000.00")),
+    ("LKQ", "临空经济区", "Airport Economic Zone", "ZYS", Decimal("800000.00")),
+)
+
+ENTERPRISES = (
+    "资阳众诚建设有限公司", "四川安岳柠檬产业集团", "乐至县宏达商贸有限公司", "资阳市雁江农商银行",
+    "四川临空物流有限公司", "资阳高新园区电子科技有限公司", "资阳市爱心企业联合会", "川中机车配件厂",
+)
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何罗高林"
+GIVEN = ("建国", "秀英", "明", "丽", "强", "芳", "军", "敏", "伟", "静", "磊", "燕", "洪", "霞")
+
+FINANCE = Actor("demo:finance", "finance")
+OFFICE = Actor("demo:charity_office", "charity_office")
+
+
+@dataclass
+class _Project:
+    ref: str
+    purpose: str
+    amount: Decimal
+    tranches: list[tuple[dt.date, Decimal]] = field(default_factory=list)
+
+
+def _money(rng: random.Random, low: int, high: int, step: int = 100) -> Decimal:
+    return Decimal(rng.randrange(low // step, high // step + 1) * step).quantize(Decimal("0.01"))
+
+
+def _month_days(year: int, month: int, today: dt.date) -> list[dt.date]:
+    first = dt.date(year, month, 1)
+    days = []
+    day = first
+    while day.month == month and day < today:
+        days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def build_demo(session: Session, *, years: int = 3,
+               commit: Callable[[], None] | None = None) -> list[Fund]:
+    """Create the six funds and post ``years`` full years plus this year to yesterday."""
+    if session.execute(select(Fund.id).limit(1)).first():
+        raise Conflict("The database already holds funds; demo data goes into an empty database.")
+    today = clock.today()
+    start = dt.date(today.year - years, 1, 1)
+    rng = random.Random(2017)
+    created = []
+    for code, zh, en, parent, _seed in FUNDS:
+        created.append(add_fund(session, FINANCE, code=code, name_zh=zh, name_en=en,
+                                opened_on=start, parent_code=parent))
+    if commit:
+        commit()
+    for (code, *_rest, seed), fund in zip(FUNDS, created, strict=True):
+        _fund_history(session, fund, code, seed, start, today, rng)
+        if commit:
+            commit()
+    return created
+
+
+def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start: dt.date,
+                  today: dt.date, rng: random.Random) -> None:
+    """Month by month, the month's events are posted in date order, then the month
+    (or, in December of a past year, the year) is closed."""
+    purposes = [p.key for p in load_chart(fund.chart).purposes]
+    receipts: dict[int, int] = {}
+    projects: list[_Project] = []
+    state = {"reversal_done": False}
+
+    def receipt(year: int) -> str:
+        receipts[year] = receipts.get(year, 0) + 1
+        return f"{code}-{year}-{receipts[year]:04d}"
+
+    events.post_seed(session, FINANCE, code, date=start + dt.timedelta(days=9), amount=seed,
+                     doc_no=f"资财社〔{start.year}〕{rng.randint(3, 40)}号")
+    year, month = start.year, start.month
+    while dt.date(year, month, 1) < today:
+        days = _month_days(year, month, today)
+        agenda: list[tuple[dt.date, int, Callable[[], object]]] = []
+
+        def at(day_index: int, order: int, action: Callable[[], object],
+               days: list[dt.date] = days, agenda: list = agenda) -> None:
+            agenda.append((days[min(day_index, len(days) - 1)], order, action))
+
+        if month == 2 and year > start.year:
+            top_up = (seed * Decimal("0.3")).quantize(Decimal("0.01"))
+            doc = f"资财社〔{year}〕{rng.randint(3, 60)}号"
+            at(4, 0, lambda d=days, t=top_up, n=doc: events.post_top_up(
+                session, FINANCE, code, date=d[min(4, len(d) - 1)], amount=t, doc_no=n))
+        for day in sorted(rng.sample(days, min(len(days), rng.randint(2, 5)))):
+            agenda.append((day, 1, _donation(session, code, day, rng, purposes, receipt, state,
+                                             allow_reversal=year > start.year, last=days[-1])))
+        if month in (3, 9) or (month == 2 and year == start.year):
+            at(10, 2, lambda d=days[min(10, len(days) - 1)]: _allocate(
+                session, fund, code, purposes, d, rng))
+        for project in projects:
+            for when, amount in project.tranches:
+                if when in days:
+                    agenda.append((when, 3, lambda p=project, w=when, a=amount: _pay(
+                        session, code, p, w, a, rng)))
+        if month in (3, 6, 9, 12):
+            interest = (_money(rng, 300, 3000, 1) * seed / 1000000).quantize(Decimal("0.01"))
+            at(20, 4, lambda d=days[min(20, len(days) - 1)], i=interest: events.post_interest(
+                session, OFFICE, code, date=d, amount=i, bank_ref=f"LX{d:%Y%m%d}"))
+        if len(days) > 25:
+            fee = Decimal(rng.choice(("5.00", "10.00", "15.50")))
+            at(25, 5, lambda d=days[25], f=fee: events.post_bank_fee(
+                session, OFFICE, code, date=d, amount=f, bank_ref=f"SXF{d:%Y%m%d}"))
+        if month in (4, 7, 10, 12):
+            at(len(days) - 1, 6, lambda d=days[-1], y=year: projects.extend(
+                _approve(session, fund, code, purposes, y, d, rng, today)))
+        at(len(days) - 1, 7, lambda d=days[-1]: _wind_down(session, code, projects, d, rng))
+        for _day, _order, action in sorted(agenda, key=lambda item: (item[0], item[1])):
+            action()
+
+        next_first = (dt.date(year, month, 28) + dt.timedelta(days=4)).replace(day=1)
+        # Past years close as a whole; this year closes month by month.
+        if year < today.year and month == 12:
+            close_period(session, FINANCE, code, f"{year}")
+        elif year == today.year and next_first <= today:
+            close_period(session, FINANCE, code, f"{year}-{month:02d}")
+        year, month = next_first.year, next_first.month
+
+
+def _donation(session: Session, code: str, day: dt.date, rng: random.Random,
+              purposes: list[str], receipt: Callable[[int], str], state: dict[str, bool], *,
+              allow_reversal: bool, last: dt.date) -> Callable[[], object]:
+    is_enterprise = rng.random() < 0.45
+    donor = rng.choice(ENTERPRISES) if is_enterprise else rng.choice(SURNAMES) + rng.choice(GIVEN)
+    amount = _money(rng, 5000, 200000) if is_enterprise else _money(rng, 100, 5000, 50)
+    purpose = rng.choice(purposes) if rng.random() < 0.5 else None
+    donor_type = "enterprise" if is_enterprise else "individual"
+    anonymous = rng.random() < 0.15
+
+    def post() -> None:
+        events.post_donation(session, OFFICE, code, date=day, amount=amount, donor=donor,
+                             donor_type=donor_type, receipt_no=receipt(day.year),
+                             purpose=purpose, anonymous=anonymous)
+        if allow_reversal and not state["reversal_done"] and not is_enterprise and day < last:
+            # The same donation keyed in twice by mistake, reversed the same day.
+            duplicate = events.post_donation(
+                session, OFFICE, code, date=day, amount=amount, donor=donor,
+                donor_type=donor_type, receipt_no=receipt(day.year), purpose=purpose)
+            events.post_reversal(session, OFFICE, code, seq=duplicate.seq, date=day,
+                                 reason="重复录入，冲销")
+            state["reversal_done"] = True
+
+    return post
+
+
+def _pay(session: Session, code: str, project: _Project, when: dt.date, amount: Decimal,
+         rng: random.Random) -> None:
+    events.post_disbursement(session, OFFICE, code, date=when, amount=amount, grant=project.ref,
+                             bank_ref=f"ZF{when:%Y%m%d}{rng.randint(1000, 9999)}")
+    project.tranches.remove((when, amount))
+
+
+def _allocate(session: Session, fund: Fund, code: str, purposes: list[str], day: dt.date,
+              rng: random.Random) -> None:
+    general = balance(session, fund, GENERAL)
+    budget = (general * Decimal("0.6")).quantize(Decimal("100"))
+    if budget <= 0:
+        return
+    weights = [rng.randint(1, 5) for _ in purposes]
+    for purpose, weight in zip(purposes, weights, strict=True):
+        share = (budget * weight / sum(weights)).quantize(Decimal("100"))
+        if share > 0:
+            events.post_allocation(session, FINANCE, code, date=day, amount=share, purpose=purpose,
+                                   doc_no=f"资慈基〔{day.year}〕{rng.randint(1, 30)}号")
+
+
+def _approve(session: Session, fund: Fund, code: str, purposes: list[str], year: int,
+             day: dt.date, rng: random.Random, today: dt.date) -> list[_Project]:
+    approved = []
+    for purpose in rng.sample(purposes, 3):
+        room = available(session, fund, purpose)
+        amount = (room * Decimal(rng.choice(("0.3", "0.45", "0.6")))).quantize(Decimal("100"))
+        if amount < 1000:
+            continue
+        ref = f"{code}-{year}-{fund.entry_count + 1:04d}"
+        events.post_commitment(session, FINANCE, code, date=day, amount=amount, grant=ref,
+                               purpose=purpose, payee="项目实施单位",
+                               narration=f"{load_chart(fund.chart).purpose(purpose).zh}项目批准")
+        first = (amount * Decimal("0.6")).quantize(Decimal("0.01"))
+        tranches = [(day + dt.timedelta(days=20), first),
+                    (day + dt.timedelta(days=110), amount - first)]
+        approved.append(_Project(ref, purpose, amount,
+                                 [(d, a) for d, a in tranches if d < today]))
+    return approved
+
+
+def _wind_down(session: Session, code: str, projects: list[_Project], day: dt.date,
+               rng: random.Random) -> None:
+    """Now and then a project returns unspent money, or is cancelled before its last tranche."""
+    for project in list(projects):
+        if not project.tranches:
+            projects.remove(project)
+            if rng.random() < 0.15:
+                events.post_unspent_return(
+                    session, OFFICE, code, date=day, grant=project.ref,
+                    amount=(project.amount * Decimal("0.05")).quantize(Decimal("0.01")),
+                    bank_ref=f"TH{day:%Y%m%d}", reason="项目结余退回")
+        elif len(project.tranches) == 1 and rng.random() < 0.08:
+            _when, amount = project.tranches.pop()
+            events.post_release(session, FINANCE, code, date=day, amount=amount,
+                                grant=project.ref, reason="项目终止，释放未拨付资金")
+            projects.remove(project)

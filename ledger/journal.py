@@ -1,0 +1,301 @@
+"""The append-only journal: the one function every posting goes through.
+
+``post_entry`` locks the fund, checks the entry against every rule in
+``ledger.rules`` and the fund's locked periods, then writes the entry, its
+postings, the running balances, the per-day changes, the grant position, the
+fund's hash chain and an audit record -- all in the caller's transaction, and
+only flushed: the CLI or web boundary commits once, or rolls everything back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import audit
+from core import clock
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked
+from core.hashing import chain_hash
+from core.money import ZERO, format_plain, to_cents
+from ledger import rules
+from ledger.chart import load_chart
+from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalEntry, Posting
+
+Line = tuple[str, Decimal]
+
+_META_KEY = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_LINK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_TEXT = 500
+
+
+def clean_text(value: str | None, field: str, *, required: bool = False,
+               limit: int = MAX_TEXT) -> str | None:
+    """One line of text: control characters refused, surrounding space trimmed."""
+    if value is None or not value.strip():
+        if required:
+            raise InvalidInput("{field} is required.", field=field)
+        return None
+    value = value.strip()
+    if _CONTROL.search(value):
+        raise InvalidInput("{field} must be a single line of text.", field=field)
+    if len(value) > limit:
+        raise InvalidInput("{field} is longer than {limit} characters.", field=field, limit=limit)
+    return value
+
+
+def find_fund(session: Session, code: str, *, lock: bool = False) -> Fund:
+    stmt = select(Fund).where(Fund.code == code.strip().upper())
+    if lock:
+        # PostgreSQL: row lock serialises postings per fund. SQLite: the
+        # transaction already holds the database write lock (BEGIN IMMEDIATE).
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    fund = session.execute(stmt).scalar_one_or_none()
+    if fund is None:
+        raise NotFound("There is no fund with code {code}.", code=code[:20])
+    return fund
+
+
+def find_entry(session: Session, fund: Fund, seq: int) -> JournalEntry:
+    entry = session.execute(
+        select(JournalEntry).where(JournalEntry.fund_id == fund.id, JournalEntry.seq == seq)
+    ).scalar_one_or_none()
+    if entry is None:
+        raise NotFound("Fund {fund} has no entry #{seq}.", fund=fund.code, seq=seq)
+    return entry
+
+
+def entry_payload(fund: Fund, entry: JournalEntry, lines: Iterable[Line]) -> dict[str, object]:
+    """What an entry's hash covers: everything that makes it this entry."""
+    return {
+        "fund": fund.code,
+        "seq": entry.seq,
+        "date": entry.date.isoformat(),
+        "type": entry.type,
+        "payee": entry.payee,
+        "narration": entry.narration,
+        "links": list(entry.links),
+        "meta": dict(entry.meta),
+        "receipt_no": entry.receipt_no,
+        "posted_at": entry.posted_at,
+        "posted_by": entry.posted_by,
+        "postings": [[account, format_plain(amount)] for account, amount in lines],
+    }
+
+
+def _check_date(fund: Fund, date: dt.date) -> None:
+    if date > clock.today():
+        raise InvalidInput("{date} is in the future; entries are booked when they happen.",
+                           date=date.isoformat())
+    if date < fund.opened_on:
+        raise InvalidInput("{date} is before fund {fund} opened ({opened}).",
+                           date=date.isoformat(), fund=fund.code,
+                           opened=fund.opened_on.isoformat())
+    if fund.locked_through is not None and date <= fund.locked_through:
+        raise PeriodLocked(
+            "{date} falls in a closed period (fund {fund} is closed through {locked}); "
+            "post the correction in the open period.",
+            date=date.isoformat(), fund=fund.code, locked=fund.locked_through.isoformat(),
+        )
+
+
+def _merge(lines: Sequence[Line]) -> dict[str, Decimal]:
+    deltas: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for account, amount in lines:
+        to_cents(amount)  # refuses fractions of a fen
+        deltas[account] += amount
+    return {a: v for a, v in deltas.items() if v != 0}
+
+
+def _check_balances(session: Session, fund: Fund, accounts: Mapping[str, Account],
+                    date: dt.date, deltas: Mapping[str, Decimal]) -> None:
+    """Refuse if any constrained quantity would dip below zero on any day from ``date`` on."""
+    falling = [q for q in rules.quantities(deltas) if q.change(deltas) < 0]
+    if not falling:
+        return
+    by_id = {a.id: a.name for a in accounts.values()}
+    later: dict[dt.date, dict[str, Decimal]] = defaultdict(dict)
+    rows = session.execute(
+        select(DailyChange.account_id, DailyChange.day, DailyChange.change)
+        .where(DailyChange.account_id.in_(by_id), DailyChange.day > date)
+    )
+    for account_id, day, change in rows:
+        later[day][by_id[account_id]] = change
+    days = sorted(later, reverse=True)
+    for quantity in sorted(falling):
+        current = quantity.value(lambda name: accounts[name].balance if name in accounts else ZERO)
+        lowest = rules.lowest_from(current, ((d, quantity.change(later[d])) for d in days))
+        violation = rules.quantity_violation(
+            quantity, lowest, quantity.change(deltas), date,
+            _labeller(fund, accounts),
+        )
+        if violation:
+            raise violation.error()
+
+
+def _labeller(fund: Fund, accounts: Mapping[str, Account]) -> Callable[[str], object]:
+    """Names for error messages: an account's label, or a purpose's name in the user's language."""
+    chart = load_chart(fund.chart)
+
+    def label(key: str) -> object:
+        return accounts[key].label if key in accounts else chart.purpose(key).label
+
+    return label
+
+
+def _grant_position(session: Session, fund: Fund, grant: str, purpose: str | None,
+                    date: dt.date) -> GrantPositionRow:
+    row = session.get(GrantPositionRow, (fund.id, grant), populate_existing=True)
+    if row is None:
+        if purpose is None:
+            raise NotFound("Grant {grant} has no commitment in fund {fund}.",
+                           grant=grant, fund=fund.code)
+        row = GrantPositionRow(fund_id=fund.id, grant=grant, purpose=purpose,
+                               outstanding=ZERO, paid=ZERO, last_date=date)
+        session.add(row)
+        return row
+    if purpose is not None and row.purpose != purpose:
+        chart = load_chart(fund.chart)
+        raise rules.Violation(
+            "single-purpose", "Grant {grant} belongs to {purpose}; it cannot use {other}.",
+            {"grant": grant, "purpose": chart.purpose(row.purpose).label,
+             "other": chart.purpose(purpose).label},
+        ).error()
+    if date < row.last_date:
+        raise InvalidInput("Grant {grant} already has postings dated {last}; "
+                           "a later posting cannot be dated {date}.",
+                           grant=grant, last=row.last_date.isoformat(), date=date.isoformat())
+    return row
+
+
+def post_entry(
+    session: Session,
+    actor: Actor,
+    fund: Fund,
+    *,
+    date: dt.date,
+    entry_type: str,
+    narration: str,
+    lines: Sequence[Line],
+    payee: str | None = None,
+    links: Sequence[str] = (),
+    meta: Mapping[str, str] | None = None,
+    receipt_no: str | None = None,
+    reverses: JournalEntry | None = None,
+    reason: str | None = None,
+) -> JournalEntry:
+    """Check and write one entry. ``fund`` must have been found with ``lock=True``."""
+    meta = dict(meta or {})
+    narration = clean_text(narration, "Narration", required=True) or ""
+    payee = clean_text(payee, "Payee", limit=200)
+    for key, value in meta.items():
+        if not _META_KEY.match(key) or not isinstance(value, str):
+            raise InvalidInput("Invalid metadata {key}.", key=key[:40])
+        clean_text(value, key, required=True)
+    for link in links:
+        if not _LINK.match(link):
+            raise InvalidInput("Invalid link {link}.", link=link[:80])
+    _check_date(fund, date)
+    deltas = _merge(lines)
+    if not deltas:
+        raise InvalidInput("An entry must move money.")
+
+    # The entry's own accounts, plus the partners its constrained quantities read
+    # (a payable posting moves "available", which also reads the fund account).
+    wanted = set(deltas).union(*(q.accounts() for q in rules.quantities(deltas)))
+    accounts = {
+        a.name: a
+        for a in session.execute(
+            select(Account).where(Account.fund_id == fund.id, Account.name.in_(wanted))
+            .execution_options(populate_existing=True)
+        ).scalars()
+    }
+    for name in deltas:
+        if name not in accounts:
+            raise NotFound("Fund {fund} has no account {account}.", fund=fund.code, account=name)
+        if accounts[name].opened_on > date:
+            raise InvalidInput("{account} opens on {opened}.", account=name,
+                               opened=accounts[name].opened_on.isoformat())
+
+    violations = rules.entry_violations(entry_type, deltas, links, meta)
+    if violations:
+        raise violations[0].error()
+    _check_balances(session, fund, accounts, date, deltas)
+
+    grants = rules.grant_links(links)
+    position = None
+    if grants and any(rules.is_grant_account(a) or rules.purpose_of(a) for a in deltas):
+        purposes = {p for a in deltas if (p := rules.purpose_of(a))}
+        position = _grant_position(session, fund, grants[0], next(iter(purposes), None), date)
+        state = rules.GrantPosition(position.outstanding, position.paid)
+        violation = state.violation(grants[0], deltas)
+        if violation:
+            raise violation.error()
+
+    if receipt_no is not None:
+        receipt_no = clean_text(receipt_no, "Receipt number", required=True, limit=60)
+        taken = session.execute(
+            select(JournalEntry.seq).where(JournalEntry.fund_id == fund.id,
+                                           JournalEntry.receipt_no == receipt_no)
+        ).scalar_one_or_none()
+        if taken is not None:
+            raise Conflict("Receipt number {receipt} is already used by entry #{seq}.",
+                           receipt=receipt_no, seq=taken)
+
+    entry = JournalEntry(
+        fund_id=fund.id,
+        seq=fund.entry_count + 1,
+        date=date,
+        type=entry_type,
+        payee=payee,
+        narration=narration,
+        links=list(links),
+        meta=meta,
+        receipt_no=receipt_no,
+        reverses_id=reverses.id if reverses is not None else None,
+        posted_at=clock.now().isoformat(timespec="microseconds"),
+        posted_by=actor.name,
+        prev_hash=fund.last_entry_hash,
+    )
+    written = [(a, amount) for a, amount in lines if amount != 0]
+    entry.hash = chain_hash(entry.prev_hash, entry_payload(fund, entry, written))
+    session.add(entry)
+    session.flush()
+    session.add_all(
+        Posting(entry_id=entry.id, account_id=accounts[a].id, amount=amount)
+        for a, amount in written
+    )
+    for name, delta in deltas.items():
+        account = accounts[name]
+        account.balance += delta
+        day = session.get(DailyChange, (account.id, date), populate_existing=True)
+        if day is None:
+            session.add(DailyChange(account_id=account.id, day=date, change=delta))
+        else:
+            day.change += delta
+    if position is not None:
+        d_outstanding, d_paid = rules.GrantPosition.changes(deltas)
+        position.outstanding += d_outstanding
+        position.paid += d_paid
+        position.last_date = date
+    fund.entry_count = entry.seq
+    fund.last_entry_hash = entry.hash
+
+    audit.record(
+        session, actor, f"ledger.{entry_type}", "journal_entry", f"{fund.code}#{entry.seq}",
+        after={
+            "date": date.isoformat(), "type": entry_type, "narration": narration,
+            "links": list(links), "postings": [[a, format_plain(v)] for a, v in written],
+            "hash": entry.hash,
+        },
+        reason=reason,
+    )
+    session.flush()
+    return entry

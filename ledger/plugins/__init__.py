@@ -1,0 +1,1 @@
+"""Beancount plugins that enforce the fund's rules on any Beancount file."""

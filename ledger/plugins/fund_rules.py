@@ -1,0 +1,187 @@
+"""Beancount plugin: the children's special fund rules (DESIGN §2).
+
+Add ``plugin "ledger.plugins.fund_rules"`` to a ledger and ``bean-check`` refuses a
+file in which:
+
+* an entry lacks a known ``type`` or does not balance (``entry-type``, ``balanced``);
+* an entry moves money between two purposes (``single-purpose``);
+* a grant posting does not link exactly one project ``^grant-…`` (``grant-link``),
+  or a project's postings use more than one purpose;
+* a donation lacks its donor or receipt number (``donation-meta``), or two
+  donations share a receipt number (``receipt-unique``);
+* at the end of any day an ``Assets:Fund:*`` account is below zero
+  (``fund-nonnegative``), a purpose's available money -- its fund account plus
+  its unpaid commitments -- is below zero (``available-nonnegative``), or a
+  purpose has paid or released more than it committed (``outstanding-nonnegative``);
+* after any entry a project has paid or released more than its commitment
+  (``grant-outstanding``) or had more returned than it was paid (``grant-returned``);
+* a reversal does not exactly undo an earlier entry, or undoes one twice
+  (``reversal-link``); two entries share an ``entry-no`` (``entry-unique``).
+
+The rules themselves live in ``ledger.rules``, shared with the SQL journal.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from beancount.core import data
+
+from core.money import ZERO, format_cny
+from ledger import rules
+from ledger.chart import purpose_of
+
+__plugins__ = ("fund_rules",)
+
+
+class FundRuleError(NamedTuple):
+    source: Any
+    message: str
+    entry: Any
+
+
+def _deltas(entry: data.Transaction) -> dict[str, Decimal]:
+    deltas: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for posting in entry.postings:
+        if posting.units is not None and isinstance(posting.units.number, Decimal):
+            deltas[posting.account] += posting.units.number
+    return dict(deltas)
+
+
+def _negative(quantity: rules.Quantity, value: Decimal, day: Any,
+              labels: dict[str, str]) -> rules.Violation:
+    messages = {
+        "fund": "{subject} is {value} at the end of {date}, below zero.",
+        "available": "{subject} available money is {value} at the end of {date}, below zero.",
+        "outstanding": "{subject} paid or released {value} more than it committed by {date}.",
+    }
+    rule = {"fund": "fund-nonnegative", "available": "available-nonnegative",
+            "outstanding": "outstanding-nonnegative"}[quantity.kind]
+    subject = labels.get(quantity.key, quantity.key)
+    shown = value if quantity.kind != "outstanding" else -value
+    return rules.Violation(rule, messages[quantity.kind],
+                           {"subject": subject, "value": format_cny(shown), "date": day})
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.errors: list[FundRuleError] = []
+        self.balances: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        self.labels: dict[str, str] = {}
+        self.grants: dict[str, rules.GrantPosition] = {}
+        self.grant_purpose: dict[str, str] = {}
+        self.receipts: dict[str, int] = {}
+        self.by_number: dict[str, data.Transaction] = {}
+        self.reversed: set[str] = set()
+        self.day_touched: set[rules.Quantity] = set()
+        self.day_entry: dict[rules.Quantity, data.Transaction] = {}
+
+    def fail(self, entry: Any, violation: rules.Violation) -> None:
+        text = f"[{violation.rule}] {violation.text()}"
+        self.errors.append(FundRuleError(entry.meta, text, entry))
+
+    def open(self, entry: data.Open) -> None:
+        zh = entry.meta.get("zh")
+        self.labels[entry.account] = f"{entry.account} ({zh})" if zh else entry.account
+        purpose = purpose_of(entry.account)
+        if purpose and zh and entry.account.startswith("Assets:Fund:"):
+            self.labels.setdefault(purpose, f"{purpose} ({str(zh).rsplit('—', 1)[-1]})")
+
+    def end_of_day(self, day: Any) -> None:
+        for quantity in sorted(self.day_touched):
+            value = quantity.value(lambda account: self.balances[account])
+            if value < 0:
+                self.fail(self.day_entry[quantity], _negative(quantity, value, day, self.labels))
+        self.day_touched.clear()
+        self.day_entry.clear()
+
+    def transaction(self, entry: data.Transaction) -> None:
+        deltas = _deltas(entry)
+        for posting in entry.postings:
+            if posting.units is None or posting.units.currency != "CNY":
+                self.fail(entry, rules.Violation("currency", "Fund postings are in CNY only."))
+        meta = {k: str(v) for k, v in entry.meta.items()
+                if k not in ("filename", "lineno") and v is not None}
+        for violation in rules.entry_violations(entry.meta.get("type"), deltas, entry.links, meta):
+            self.fail(entry, violation)
+        self.check_numbering(entry)
+        self.check_grant(entry, deltas)
+        for account, delta in deltas.items():
+            self.balances[account] += delta
+        for quantity in rules.quantities(deltas):
+            self.day_touched.add(quantity)
+            self.day_entry[quantity] = entry
+
+    def check_numbering(self, entry: data.Transaction) -> None:
+        if entry.meta.get("entry-no") is not None:
+            number = str(entry.meta["entry-no"])
+            if number in self.by_number:
+                self.fail(entry, rules.Violation("entry-unique", "Entry number {no} is used twice.",
+                                                 {"no": number}))
+            self.by_number[number] = entry
+        if entry.meta.get("type") == "donation" and entry.meta.get("receipt"):
+            receipt = str(entry.meta["receipt"])
+            self.receipts[receipt] = self.receipts.get(receipt, 0) + 1
+            if self.receipts[receipt] > 1:
+                self.fail(entry, rules.Violation(
+                    "receipt-unique", "Receipt number {receipt} is used by two donations.",
+                    {"receipt": receipt}))
+        if entry.meta.get("type") == "reversal":
+            self.check_reversal(entry)
+
+    def check_reversal(self, entry: data.Transaction) -> None:
+        target = str(entry.meta.get("reverses") or "")
+        original = self.by_number.get(target)
+        if original is None:
+            self.fail(entry, rules.Violation(
+                "reversal-link", "The reversal names entry {no}, which does not come before it.",
+                {"no": target}))
+            return
+        if target in self.reversed:
+            self.fail(entry, rules.Violation("reversal-link", "Entry {no} is reversed twice.",
+                                             {"no": target}))
+        self.reversed.add(target)
+        undone = collections.Counter(_deltas(original))
+        undone.update(_deltas(entry))
+        if any(value != 0 for value in undone.values()):
+            self.fail(entry, rules.Violation(
+                "reversal-link", "The reversal does not exactly undo entry {no}.", {"no": target}))
+
+    def check_grant(self, entry: data.Transaction, deltas: dict[str, Decimal]) -> None:
+        links = rules.grant_links(entry.links)
+        if len(links) != 1:
+            return
+        grant = links[0]
+        purposes = {p for a in deltas if (p := purpose_of(a))}
+        for purpose in purposes:
+            known = self.grant_purpose.setdefault(grant, purpose)
+            if known != purpose:
+                self.fail(entry, rules.Violation(
+                    "single-purpose", "Grant {grant} belongs to {purpose}; it cannot use {other}.",
+                    {"grant": grant, "purpose": known, "other": purpose}))
+        position = self.grants.setdefault(grant, rules.GrantPosition())
+        violation = position.violation(grant, deltas)
+        if violation:
+            self.fail(entry, violation)
+        position.apply(deltas)
+
+
+def fund_rules(entries: list[Any], options_map: dict[str, Any],
+               config: str | None = None) -> tuple[list[Any], list[FundRuleError]]:
+    checker = _Checker()
+    current_day = None
+    for entry in entries:
+        if isinstance(entry, data.Open):
+            checker.open(entry)
+        if not isinstance(entry, data.Transaction):
+            continue
+        if current_day is not None and entry.date != current_day:
+            checker.end_of_day(current_day)
+        current_day = entry.date
+        checker.transaction(entry)
+    if current_day is not None:
+        checker.end_of_day(current_day)
+    return entries, checker.errors

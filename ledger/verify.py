@@ -1,0 +1,142 @@
+"""``ledger verify``: prove that the SQL books are what Beancount says they are.
+
+For each fund: recompute the journal's hash chain (an edited, removed or
+inserted entry is named), export the ledger and load it with Beancount and the
+fund-rules plugin (every rule and every closing balance assertion checked), then
+compare Beancount's balance of every account, and every project's position, with
+the running balances kept in SQL.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.hashing import GENESIS, chain_hash
+from core.i18n import gettext
+from core.money import ZERO, format_cny
+from ledger.beancount_io import format_error, load, realize, write_ledger
+from ledger.chart import FUND_PREFIX, PAYABLE_PREFIX
+from ledger.journal import entry_payload
+from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalEntry, Posting
+
+
+@dataclass
+class FundReport:
+    fund: str
+    entries: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_chain(session: Session, fund: Fund) -> list[str]:
+    """Recompute each entry's hash from its stored content; name the first break."""
+    names = dict(session.execute(
+        select(Account.id, Account.name).where(Account.fund_id == fund.id)).all())
+    postings = session.execute(
+        select(Posting.entry_id, Posting.account_id, Posting.amount)
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(JournalEntry.fund_id == fund.id)
+        .order_by(JournalEntry.seq, Posting.id)
+        .execution_options(yield_per=5000)
+    )
+    pending = next(postings, None)
+    previous, expected = GENESIS, 1
+    entries = session.execute(
+        select(JournalEntry).where(JournalEntry.fund_id == fund.id)
+        .order_by(JournalEntry.seq).execution_options(yield_per=2000)
+    ).scalars()
+    for entry in entries:
+        lines = []
+        while pending is not None and pending[0] == entry.id:
+            lines.append((names[pending[1]], pending[2]))
+            pending = next(postings, None)
+        if entry.seq != expected:
+            return [gettext("journal entry #{seq} is missing (the next present is #{present})",
+                            seq=expected, present=entry.seq)]
+        if entry.prev_hash != previous:
+            return [gettext("journal entry #{seq} does not link to the hash of entry #{previous}",
+                            seq=entry.seq, previous=entry.seq - 1)]
+        if chain_hash(previous, entry_payload(fund, entry, lines)) != entry.hash:
+            return [gettext("journal entry #{seq} ({date} {type}) was altered: its content "
+                            "no longer matches its hash", seq=entry.seq,
+                            date=entry.date.isoformat(), type=entry.type)]
+        previous, expected = entry.hash, expected + 1
+        session.expunge(entry)
+    if (fund.entry_count, fund.last_entry_hash) != (expected - 1, previous):
+        return [gettext("fund {fund} records {count} entries but its journal ends at #{last}",
+                        fund=fund.code, count=fund.entry_count, last=expected - 1)]
+    return []
+
+
+def _compare_balances(session: Session, fund: Fund, realized: dict[str, Decimal]) -> list[str]:
+    problems = []
+    rows = session.execute(
+        select(Account.name, Account.balance, func.coalesce(func.sum(DailyChange.change), 0))
+        .outerjoin(DailyChange, DailyChange.account_id == Account.id)
+        .where(Account.fund_id == fund.id)
+        .group_by(Account.id, Account.name, Account.balance)
+        .order_by(Account.name)
+    )
+    known = set()
+    for name, stored, by_day in rows:
+        known.add(name)
+        beancount_value = realized.get(name, ZERO)
+        if stored != beancount_value:
+            problems.append(gettext(
+                "{account}: SQL balance {sql}, Beancount {beancount} (difference {diff})",
+                account=name, sql=format_cny(stored), beancount=format_cny(beancount_value),
+                diff=format_cny(stored - beancount_value)))
+        by_day = by_day if isinstance(by_day, Decimal) else Decimal(by_day) / 100
+        if by_day != stored:
+            problems.append(gettext(
+                "{account}: per-day changes sum to {days} but the balance is {sql}",
+                account=name, days=format_cny(by_day), sql=format_cny(stored)))
+    for name in sorted(set(realized) - known):
+        problems.append(gettext("{account} is in the Beancount ledger but not in SQL",
+                                account=name))
+    return problems
+
+
+def _compare_grants(session: Session, fund: Fund,
+                    by_grant: dict[str, dict[str, Decimal]]) -> list[str]:
+    problems = []
+    stored = {row.grant: row for row in session.execute(
+        select(GrantPositionRow).where(GrantPositionRow.fund_id == fund.id)).scalars()}
+    for grant in sorted(set(stored) | set(by_grant)):
+        accounts = by_grant.get(grant, {})
+        outstanding = -sum((v for a, v in accounts.items() if a.startswith(PAYABLE_PREFIX)), ZERO)
+        paid = -sum((v for a, v in accounts.items() if a.startswith(FUND_PREFIX)), ZERO)
+        row = stored.get(grant)
+        have = (row.outstanding, row.paid) if row else (ZERO, ZERO)
+        if have != (outstanding, paid):
+            problems.append(gettext(
+                "project {grant}: SQL outstanding {sql_out} paid {sql_paid}, Beancount "
+                "outstanding {bc_out} paid {bc_paid}", grant=grant,
+                sql_out=format_cny(have[0]), sql_paid=format_cny(have[1]),
+                bc_out=format_cny(outstanding), bc_paid=format_cny(paid)))
+    return problems
+
+
+def verify_fund(session: Session, fund: Fund, *, keep: Path | None = None) -> FundReport:
+    report = FundReport(fund.code)
+    report.problems.extend(check_chain(session, fund))
+    with tempfile.TemporaryDirectory(prefix="specialfund-verify-") as tmp:
+        path = keep or Path(tmp) / f"{fund.code}.beancount"
+        with path.open("w", encoding="utf-8") as out:
+            report.entries = write_ledger(session, fund, out)
+        loaded = load(path)
+    report.problems.extend(
+        gettext("Beancount: {error}", error=format_error(e)) for e in loaded.errors)
+    totals, by_grant = realize(loaded.entries)
+    report.problems.extend(_compare_balances(session, fund, totals))
+    report.problems.extend(_compare_grants(session, fund, by_grant))
+    return report

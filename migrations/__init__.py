@@ -1,0 +1,1 @@
+"""Alembic migrations. ``specialfund init`` applies them; see ``core.migrate``."""

@@ -1,0 +1,35 @@
+"""Alembic environment. The connection is handed in by ``core.migrate``; running
+``alembic`` by hand reads ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+
+import audit.models  # noqa: F401 - registers tables on Base.metadata
+import ledger.models  # noqa: F401
+from core.db import Base, make_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        engine = make_engine(os.environ["DATABASE_URL"])
+        with engine.begin() as connection:
+            _run(connection)
+        return
+    _run(connection)
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""Read-only statements, registers and disclosure data (DESIGN §5)."""
