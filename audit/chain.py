@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from audit.models import AuditHead, AuditRecord
@@ -17,6 +17,15 @@ from core import clock
 from core.actors import Actor
 from core.hashing import GENESIS, canonical_json, chain_hash
 from core.i18n import gettext
+
+
+_HEAD = AuditHead.__table__
+# Built once: this runs on every posting (see journal._SQL for why).
+_READ_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_RECORD = insert(AuditRecord.__table__)
+_INSERT_HEAD = insert(_HEAD)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
+    last_id=bindparam("b_last_id"), last_hash=bindparam("b_last_hash"))
 
 
 def record(
@@ -29,31 +38,34 @@ def record(
     before: object = None,
     after: object = None,
     reason: str | None = None,
-) -> AuditRecord:
-    """Append one record in the caller's transaction; it commits or rolls back with it."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
+) -> tuple[int, str]:
+    """Append one record in the caller's transaction; it commits or rolls back with it.
+
+    Returns the record's number and hash. Plain Core statements: this runs once
+    per posting, and the ORM's unit of work would cost more than the posting.
+    """
+    conn = session.connection()
+    head = conn.execute(_READ_HEAD).first()
+    last_id, last_hash = head if head is not None else (0, GENESIS)
+    row = {
+        "id": last_id + 1,
+        "at": clock.now().isoformat(timespec="microseconds"),
+        "actor": actor.name,
+        "role": actor.role,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": str(subject_id),
+        "before": None if before is None else canonical_json(before),
+        "after": None if after is None else canonical_json(after),
+        "reason": reason,
+    }
+    digest = chain_hash(last_hash, row)
+    conn.execute(_INSERT_RECORD, {**row, "prev_hash": last_hash, "hash": digest})
     if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        session.add(head)
-    entry = AuditRecord(
-        id=head.last_id + 1,
-        at=clock.now().isoformat(timespec="microseconds"),
-        actor=actor.name,
-        role=actor.role,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        before=None if before is None else canonical_json(before),
-        after=None if after is None else canonical_json(after),
-        reason=reason,
-        prev_hash=head.last_hash,
-    )
-    entry.hash = chain_hash(entry.prev_hash, entry.payload())
-    session.add(entry)
-    head.last_id, head.last_hash = entry.id, entry.hash
-    return entry
+        conn.execute(_INSERT_HEAD, {"id": 1, "last_id": row["id"], "last_hash": digest})
+    else:
+        conn.execute(_MOVE_HEAD, {"b_last_id": row["id"], "b_last_hash": digest})
+    return row["id"], digest
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from ledger.chart import (
     load_chart,
     payable_account,
 )
-from ledger.journal import clean_text, find_entry, find_fund, post_entry
+from ledger.journal import PostedEntry, clean_text, find_entry, find_fund, post_entry
 from ledger.models import Fund, GrantPositionRow, JournalEntry
 from ledger.rules import GRANT_LINK_PREFIX
 
@@ -49,7 +49,7 @@ def _purpose(fund: Fund, purpose: str) -> str:
 
 
 def _government(session: Session, actor: Actor, fund_code: str, account: str, entry_type: str,
-                date: dt.date, amount: object, doc_no: str, narration: str | None) -> JournalEntry:
+                date: dt.date, amount: object, doc_no: str, narration: str | None) -> PostedEntry:
     fund = find_fund(session, fund_code, lock=True)
     value = parse_amount(amount)
     doc = clean_text(doc_no, "Document number (文号)", required=True, limit=80) or ""
@@ -61,13 +61,13 @@ def _government(session: Session, actor: Actor, fund_code: str, account: str, en
 
 
 def post_seed(session: Session, actor: Actor, fund_code: str, *, date: dt.date, amount: object,
-              doc_no: str, narration: str | None = None) -> JournalEntry:
+              doc_no: str, narration: str | None = None) -> PostedEntry:
     """Treasury seed money into the general pool."""
     return _government(session, actor, fund_code, SEED, "seed", date, amount, doc_no, narration)
 
 
 def post_top_up(session: Session, actor: Actor, fund_code: str, *, date: dt.date, amount: object,
-                doc_no: str, narration: str | None = None) -> JournalEntry:
+                doc_no: str, narration: str | None = None) -> PostedEntry:
     """The treasury's yearly top-up into the general pool."""
     return _government(session, actor, fund_code, TOP_UP, "top-up", date, amount, doc_no,
                        narration)
@@ -77,7 +77,7 @@ def post_donation(
     session: Session, actor: Actor, fund_code: str, *, date: dt.date, amount: object,
     donor: str, donor_type: str, receipt_no: str, purpose: str | None = None,
     anonymous: bool = False, narration: str | None = None,
-) -> JournalEntry:
+) -> PostedEntry:
     """A donation, directed to a purpose or into the general pool."""
     fund = find_fund(session, fund_code, lock=True)
     value = parse_amount(amount)
@@ -99,7 +99,7 @@ def post_donation(
 
 def post_allocation(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
                     amount: object, purpose: str, doc_no: str | None = None,
-                    narration: str | None = None) -> JournalEntry:
+                    narration: str | None = None) -> PostedEntry:
     """Earmark general money for a purpose."""
     fund = find_fund(session, fund_code, lock=True)
     value = parse_amount(amount)
@@ -114,7 +114,7 @@ def post_allocation(session: Session, actor: Actor, fund_code: str, *, date: dt.
 
 def post_commitment(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
                     amount: object, grant: str, purpose: str, payee: str | None = None,
-                    narration: str | None = None) -> JournalEntry:
+                    narration: str | None = None) -> PostedEntry:
     """An approved project's commitment: spent for the purpose, owed until paid."""
     fund = find_fund(session, fund_code, lock=True)
     value = parse_amount(amount)
@@ -141,7 +141,7 @@ def _grant_purpose(session: Session, fund: Fund, link: str) -> str:
 def _grant_event(session: Session, actor: Actor, fund_code: str, entry_type: str, *,
                  date: dt.date, amount: object, grant: str, debit: str, credit: str,
                  narration: str, payee: str | None, meta: dict[str, str],
-                 reason: str | None = None) -> JournalEntry:
+                 reason: str | None = None) -> PostedEntry:
     fund = find_fund(session, fund_code, lock=True)
     value = parse_amount(amount)
     link = grant_link(grant)
@@ -157,7 +157,7 @@ def _grant_event(session: Session, actor: Actor, fund_code: str, entry_type: str
 
 def post_disbursement(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
                       amount: object, grant: str, bank_ref: str, payee: str | None = None,
-                      narration: str | None = None) -> JournalEntry:
+                      narration: str | None = None) -> PostedEntry:
     """Pay a tranche of an approved project out of its purpose's money."""
     ref = clean_text(bank_ref, "Bank reference", required=True, limit=80) or ""
     return _grant_event(session, actor, fund_code, "disbursement", date=date, amount=amount,
@@ -166,7 +166,7 @@ def post_disbursement(session: Session, actor: Actor, fund_code: str, *, date: d
 
 
 def post_release(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
-                 amount: object, grant: str, reason: str) -> JournalEntry:
+                 amount: object, grant: str, reason: str) -> PostedEntry:
     """Release an unpaid commitment (project cancelled or finished under budget)."""
     why = clean_text(reason, "Reason", required=True) or ""
     return _grant_event(session, actor, fund_code, "release", date=date, amount=amount,
@@ -176,7 +176,7 @@ def post_release(session: Session, actor: Actor, fund_code: str, *, date: dt.dat
 
 def post_unspent_return(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
                         amount: object, grant: str, bank_ref: str,
-                        reason: str | None = None) -> JournalEntry:
+                        reason: str | None = None) -> PostedEntry:
     """Money paid to a project and not spent comes back to its purpose."""
     ref = clean_text(bank_ref, "Bank reference", required=True, limit=80) or ""
     meta = {"bank-ref": ref}
@@ -188,7 +188,7 @@ def post_unspent_return(session: Session, actor: Actor, fund_code: str, *, date:
 
 
 def post_interest(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
-                  amount: object, bank_ref: str | None = None) -> JournalEntry:
+                  amount: object, bank_ref: str | None = None) -> PostedEntry:
     fund = find_fund(session, fund_code, lock=True)
     value = parse_amount(amount)
     meta = {"bank-ref": ref} if (ref := clean_text(bank_ref, "Bank reference")) else {}
@@ -198,7 +198,7 @@ def post_interest(session: Session, actor: Actor, fund_code: str, *, date: dt.da
 
 
 def post_bank_fee(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
-                  amount: object, bank_ref: str | None = None) -> JournalEntry:
+                  amount: object, bank_ref: str | None = None) -> PostedEntry:
     fund = find_fund(session, fund_code, lock=True)
     value = parse_amount(amount)
     meta = {"bank-ref": ref} if (ref := clean_text(bank_ref, "Bank reference")) else {}
@@ -208,7 +208,7 @@ def post_bank_fee(session: Session, actor: Actor, fund_code: str, *, date: dt.da
 
 
 def post_reversal(session: Session, actor: Actor, fund_code: str, *, seq: int, date: dt.date,
-                  reason: str) -> JournalEntry:
+                  reason: str) -> PostedEntry:
     """Undo a posted entry with its exact opposite, dated in the open period.
 
     The original stays as it was; the reversal names it and shares its links.

@@ -10,23 +10,29 @@ only flushed: the CLI or web boundary commits once, or rolls everything back.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked
 from core.hashing import chain_hash
-from core.money import ZERO, format_plain, to_cents
+from core.money import ZERO, MoneyType, format_plain, to_cents
 from ledger import rules
 from ledger.chart import load_chart
-from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalEntry, Posting
+from ledger.models import Account, DailyChange, account_label, Fund, GrantPositionRow, JournalEntry, Posting
 
 Line = tuple[str, Decimal]
 
@@ -34,6 +40,58 @@ _META_KEY = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _LINK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TEXT = 500
+
+
+class _SQL:
+    """Statements of the posting path, built once so SQLAlchemy compiles each once.
+
+    Parameters are bound at execution; with literal values in the statement every
+    posting would pay for a fresh cache key and compilation.
+    """
+
+    accounts = Account.__table__
+    entries = JournalEntry.__table__
+    postings = Posting.__table__
+    days = DailyChange.__table__
+    grants = GrantPositionRow.__table__
+    funds = Fund.__table__
+
+    read_accounts = select(
+        accounts.c.id, accounts.c.name, accounts.c.code, accounts.c.name_zh,
+        accounts.c.name_en, accounts.c.opened_on, accounts.c.balance,
+    ).where(accounts.c.fund_id == bindparam("fund_id"),
+            accounts.c.name.in_(bindparam("names", expanding=True)))
+    later_changes = select(days.c.account_id, days.c.day, days.c.change).where(
+        days.c.account_id.in_(bindparam("ids", expanding=True)), days.c.day > bindparam("day"))
+    read_grant = select(grants.c.purpose, grants.c.outstanding, grants.c.paid,
+                        grants.c.last_date).where(grants.c.fund_id == bindparam("fund_id"),
+                                                  grants.c.grant == bindparam("grant"))
+    receipt_taken = select(entries.c.seq).where(entries.c.fund_id == bindparam("fund_id"),
+                                                entries.c.receipt_no == bindparam("receipt"))
+    insert_entry = insert(entries).returning(entries.c.id)
+    insert_postings = insert(postings)
+    add_to_balance = update(accounts).where(accounts.c.id == bindparam("b_account_id")).values(
+        balance=accounts.c.balance + bindparam("delta", type_=MoneyType))
+    add_to_grant = update(grants).where(
+        grants.c.fund_id == bindparam("b_fund_id"), grants.c.grant == bindparam("b_grant")
+    ).values(outstanding=grants.c.outstanding + bindparam("d_out", type_=MoneyType),
+             paid=grants.c.paid + bindparam("d_paid", type_=MoneyType),
+             last_date=bindparam("b_day"))
+    insert_grant = insert(grants)
+    advance_fund = update(funds).where(funds.c.id == bindparam("b_fund_id")).values(
+        entry_count=bindparam("b_seq"), last_entry_hash=bindparam("b_hash"))
+
+    @staticmethod
+    @functools.cache
+    def add_to_day(dialect: str) -> Any:
+        """Add to a per-day total, creating the row if needed, in one statement."""
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = make(_SQL.days).values(account_id=bindparam("b_account_id"),
+                                      day=bindparam("b_day"),
+                                      change=bindparam("delta", type_=MoneyType))
+        return stmt.on_conflict_do_update(
+            index_elements=["account_id", "day"],
+            set_={"change": _SQL.days.c.change + stmt.excluded.change})
 
 
 def clean_text(value: str | None, field: str, *, required: bool = False,
@@ -72,20 +130,21 @@ def find_entry(session: Session, fund: Fund, seq: int) -> JournalEntry:
     return entry
 
 
-def entry_payload(fund: Fund, entry: JournalEntry, lines: Iterable[Line]) -> dict[str, object]:
-    """What an entry's hash covers: everything that makes it this entry."""
+def entry_payload(fund: Fund, entry: Mapping[str, Any], lines: Iterable[Line]) -> dict[str, object]:
+    """What an entry's hash covers: everything that makes it this entry.
+    ``entry`` is a journal row as a mapping (column name to value)."""
     return {
         "fund": fund.code,
-        "seq": entry.seq,
-        "date": entry.date.isoformat(),
-        "type": entry.type,
-        "payee": entry.payee,
-        "narration": entry.narration,
-        "links": list(entry.links),
-        "meta": dict(entry.meta),
-        "receipt_no": entry.receipt_no,
-        "posted_at": entry.posted_at,
-        "posted_by": entry.posted_by,
+        "seq": entry["seq"],
+        "date": entry["date"].isoformat(),
+        "type": entry["type"],
+        "payee": entry["payee"],
+        "narration": entry["narration"],
+        "links": list(entry["links"]),
+        "meta": dict(entry["meta"]),
+        "receipt_no": entry["receipt_no"],
+        "posted_at": entry["posted_at"],
+        "posted_by": entry["posted_by"],
         "postings": [[account, format_plain(amount)] for account, amount in lines],
     }
 
@@ -114,7 +173,7 @@ def _merge(lines: Sequence[Line]) -> dict[str, Decimal]:
     return {a: v for a, v in deltas.items() if v != 0}
 
 
-def _check_balances(session: Session, fund: Fund, accounts: Mapping[str, Account],
+def _check_balances(session: Session, fund: Fund, accounts: Mapping[str, Any],
                     date: dt.date, deltas: Mapping[str, Decimal]) -> None:
     """Refuse if any constrained quantity would dip below zero on any day from ``date`` on."""
     falling = [q for q in rules.quantities(deltas) if q.change(deltas) < 0]
@@ -122,10 +181,7 @@ def _check_balances(session: Session, fund: Fund, accounts: Mapping[str, Account
         return
     by_id = {a.id: a.name for a in accounts.values()}
     later: dict[dt.date, dict[str, Decimal]] = defaultdict(dict)
-    rows = session.execute(
-        select(DailyChange.account_id, DailyChange.day, DailyChange.change)
-        .where(DailyChange.account_id.in_(by_id), DailyChange.day > date)
-    )
+    rows = session.connection().execute(_SQL.later_changes, {"ids": list(by_id), "day": date})
     for account_id, day, change in rows:
         later[day][by_id[account_id]] = change
     days = sorted(later, reverse=True)
@@ -140,27 +196,26 @@ def _check_balances(session: Session, fund: Fund, accounts: Mapping[str, Account
             raise violation.error()
 
 
-def _labeller(fund: Fund, accounts: Mapping[str, Account]) -> Callable[[str], object]:
+def _labeller(fund: Fund, accounts: Mapping[str, Any]) -> Callable[[str], object]:
     """Names for error messages: an account's label, or a purpose's name in the user's language."""
     chart = load_chart(fund.chart)
 
     def label(key: str) -> object:
-        return accounts[key].label if key in accounts else chart.purpose(key).label
+        return account_label(accounts[key]) if key in accounts else chart.purpose(key).label
 
     return label
 
 
 def _grant_position(session: Session, fund: Fund, grant: str, purpose: str | None,
-                    date: dt.date) -> GrantPositionRow:
-    row = session.get(GrantPositionRow, (fund.id, grant), populate_existing=True)
+                    date: dt.date) -> rules.GrantPosition | None:
+    """The grant's position before this entry, or None for a new grant."""
+    row = session.connection().execute(
+        _SQL.read_grant, {"fund_id": fund.id, "grant": grant}).first()
     if row is None:
         if purpose is None:
             raise NotFound("Grant {grant} has no commitment in fund {fund}.",
                            grant=grant, fund=fund.code)
-        row = GrantPositionRow(fund_id=fund.id, grant=grant, purpose=purpose,
-                               outstanding=ZERO, paid=ZERO, last_date=date)
-        session.add(row)
-        return row
+        return None
     if purpose is not None and row.purpose != purpose:
         chart = load_chart(fund.chart)
         raise rules.Violation(
@@ -172,7 +227,17 @@ def _grant_position(session: Session, fund: Fund, grant: str, purpose: str | Non
         raise InvalidInput("Grant {grant} already has postings dated {last}; "
                            "a later posting cannot be dated {date}.",
                            grant=grant, last=row.last_date.isoformat(), date=date.isoformat())
-    return row
+    return rules.GrantPosition(row.outstanding, row.paid)
+
+
+@dataclass(frozen=True)
+class PostedEntry:
+    id: int
+    fund: str
+    seq: int
+    date: dt.date
+    type: str
+    hash: str
 
 
 def post_entry(
@@ -190,8 +255,12 @@ def post_entry(
     receipt_no: str | None = None,
     reverses: JournalEntry | None = None,
     reason: str | None = None,
-) -> JournalEntry:
-    """Check and write one entry. ``fund`` must have been found with ``lock=True``."""
+) -> PostedEntry:
+    """Check and write one entry. ``fund`` must have been found with ``lock=True``.
+
+    Writes use Core statements: this is the hot path, and the ORM's unit of work
+    costs several times more than the SQL itself.
+    """
     meta = dict(meta or {})
     narration = clean_text(narration, "Narration", required=True) or ""
     payee = clean_text(payee, "Payee", limit=200)
@@ -210,12 +279,10 @@ def post_entry(
     # The entry's own accounts, plus the partners its constrained quantities read
     # (a payable posting moves "available", which also reads the fund account).
     wanted = set(deltas).union(*(q.accounts() for q in rules.quantities(deltas)))
+    conn = session.connection()
     accounts = {
-        a.name: a
-        for a in session.execute(
-            select(Account).where(Account.fund_id == fund.id, Account.name.in_(wanted))
-            .execution_options(populate_existing=True)
-        ).scalars()
+        row.name: row
+        for row in conn.execute(_SQL.read_accounts, {"fund_id": fund.id, "names": sorted(wanted)})
     }
     for name in deltas:
         if name not in accounts:
@@ -230,72 +297,76 @@ def post_entry(
     _check_balances(session, fund, accounts, date, deltas)
 
     grants = rules.grant_links(links)
-    position = None
-    if grants and any(rules.is_grant_account(a) or rules.purpose_of(a) for a in deltas):
+    grant = grants[0] if grants and any(rules.purpose_of(a) for a in deltas) else None
+    if grant is not None:
         purposes = {p for a in deltas if (p := rules.purpose_of(a))}
-        position = _grant_position(session, fund, grants[0], next(iter(purposes), None), date)
-        state = rules.GrantPosition(position.outstanding, position.paid)
-        violation = state.violation(grants[0], deltas)
+        position = _grant_position(session, fund, grant, next(iter(purposes)), date)
+        violation = (position or rules.GrantPosition()).violation(grant, deltas)
         if violation:
             raise violation.error()
 
     if receipt_no is not None:
         receipt_no = clean_text(receipt_no, "Receipt number", required=True, limit=60)
-        taken = session.execute(
-            select(JournalEntry.seq).where(JournalEntry.fund_id == fund.id,
-                                           JournalEntry.receipt_no == receipt_no)
-        ).scalar_one_or_none()
+        taken = conn.execute(_SQL.receipt_taken,
+                             {"fund_id": fund.id, "receipt": receipt_no}).scalar_one_or_none()
         if taken is not None:
             raise Conflict("Receipt number {receipt} is already used by entry #{seq}.",
                            receipt=receipt_no, seq=taken)
 
-    entry = JournalEntry(
-        fund_id=fund.id,
-        seq=fund.entry_count + 1,
-        date=date,
-        type=entry_type,
-        payee=payee,
-        narration=narration,
-        links=list(links),
-        meta=meta,
-        receipt_no=receipt_no,
-        reverses_id=reverses.id if reverses is not None else None,
-        posted_at=clock.now().isoformat(timespec="microseconds"),
-        posted_by=actor.name,
-        prev_hash=fund.last_entry_hash,
-    )
     written = [(a, amount) for a, amount in lines if amount != 0]
-    entry.hash = chain_hash(entry.prev_hash, entry_payload(fund, entry, written))
-    session.add(entry)
-    session.flush()
-    session.add_all(
-        Posting(entry_id=entry.id, account_id=accounts[a].id, amount=amount)
+    row = {
+        "fund_id": fund.id,
+        "seq": fund.entry_count + 1,
+        "date": date,
+        "type": entry_type,
+        "payee": payee,
+        "narration": narration,
+        "links": list(links),
+        "meta": meta,
+        "receipt_no": receipt_no,
+        "reverses_id": reverses.id if reverses is not None else None,
+        "posted_at": clock.now().isoformat(timespec="microseconds"),
+        "posted_by": actor.name,
+        "prev_hash": fund.last_entry_hash,
+    }
+    row["hash"] = chain_hash(row["prev_hash"], entry_payload(fund, row, written))
+    entry_id = conn.execute(_SQL.insert_entry, row).scalar_one()
+    conn.execute(_SQL.insert_postings, [
+        {"entry_id": entry_id, "account_id": accounts[a].id, "amount": amount}
         for a, amount in written
-    )
-    for name, delta in deltas.items():
-        account = accounts[name]
-        account.balance += delta
-        day = session.get(DailyChange, (account.id, date), populate_existing=True)
-        if day is None:
-            session.add(DailyChange(account_id=account.id, day=date, change=delta))
-        else:
-            day.change += delta
-    if position is not None:
-        d_outstanding, d_paid = rules.GrantPosition.changes(deltas)
-        position.outstanding += d_outstanding
-        position.paid += d_paid
-        position.last_date = date
-    fund.entry_count = entry.seq
-    fund.last_entry_hash = entry.hash
+    ])
+    changes = [{"b_account_id": accounts[name].id, "b_day": date, "delta": delta}
+               for name, delta in deltas.items()]
+    conn.execute(_SQL.add_to_balance, changes)
+    conn.execute(_SQL.add_to_day(conn.dialect.name), changes)
+    if grant is not None:
+        _write_grant(conn, fund, grant, date, deltas)
+    conn.execute(_SQL.advance_fund,
+                 {"b_fund_id": fund.id, "b_seq": row["seq"], "b_hash": row["hash"]})
+    # Keep the caller's Fund object current without marking it dirty.
+    set_committed_value(fund, "entry_count", row["seq"])
+    set_committed_value(fund, "last_entry_hash", row["hash"])
 
     audit.record(
-        session, actor, f"ledger.{entry_type}", "journal_entry", f"{fund.code}#{entry.seq}",
+        session, actor, f"ledger.{entry_type}", "journal_entry", f"{fund.code}#{row['seq']}",
         after={
             "date": date.isoformat(), "type": entry_type, "narration": narration,
             "links": list(links), "postings": [[a, format_plain(v)] for a, v in written],
-            "hash": entry.hash,
+            "hash": row["hash"],
         },
         reason=reason,
     )
-    session.flush()
-    return entry
+    return PostedEntry(entry_id, fund.code, row["seq"], date, entry_type, row["hash"])
+
+
+def _write_grant(conn: Connection, fund: Fund, grant: str, date: dt.date,
+                 deltas: Mapping[str, Decimal]) -> None:
+    d_outstanding, d_paid = rules.GrantPosition.changes(deltas)
+    changed = conn.execute(_SQL.add_to_grant, {
+        "b_fund_id": fund.id, "b_grant": grant, "d_out": d_outstanding, "d_paid": d_paid,
+        "b_day": date}).rowcount
+    if not changed:
+        purpose = next(p for a in deltas if (p := rules.purpose_of(a)))
+        conn.execute(_SQL.insert_grant, {
+            "fund_id": fund.id, "grant": grant, "purpose": purpose,
+            "outstanding": d_outstanding, "paid": d_paid, "last_date": date})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -85,7 +86,12 @@ class Account(Base):
 
     @property
     def label(self) -> Bilingual:
-        return Bilingual(f"{self.name_zh}（{self.code}）", f"{self.name} ({self.code})")
+        return account_label(self)
+
+
+def account_label(account: Any) -> Bilingual:
+    """How an account is named to a user; works on a model or a selected row."""
+    return Bilingual(f"{account.name_zh}（{account.code}）", f"{account.name} ({account.code})")
 
 
 class JournalEntry(Base):
