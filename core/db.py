@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -18,6 +17,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+SQLITE_BEGIN = "specialfund_sqlite_begin"
 
 
 class Base(DeclarativeBase):
@@ -47,25 +49,34 @@ def _sqlite_engine(url: str, **kwargs: object) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        # IMMEDIATE takes the write lock before the first read, so two processes
-        # can never both read the same balance and then both spend it.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit of work that writes begins IMMEDIATE: it takes the write lock
+        # before its first read, so two processes can never both read the same
+        # balance and then both spend it. Read-only work begins DEFERRED and
+        # never blocks writers.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    return sessionmaker(bind=engine)
+
+
+def begin_write(session: Session) -> Session:
+    """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE).
+
+    Must come before the session's first statement; PostgreSQL needs nothing here,
+    its row locks (SELECT ... FOR UPDATE) serialise the writers that conflict.
+    """
+    session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+    return session
 
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit if the block succeeds, roll back otherwise."""
-    session = factory()
+    """One unit of work that writes: commit if the block succeeds, roll back otherwise."""
+    session = begin_write(factory())
     try:
         yield session
         session.commit()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import gc
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -71,7 +71,6 @@ def write_ledger(session: Session, fund: Fund, out: TextIO) -> int:
         .order_by(Posting.entry_id, Posting.id)
         .execution_options(yield_per=5000)
     )
-    pending = next(postings, None)
     entries = session.execute(
         select(JournalEntry.id, JournalEntry.seq, JournalEntry.date, JournalEntry.type,
                JournalEntry.payee, JournalEntry.narration, JournalEntry.links,
@@ -80,8 +79,28 @@ def write_ledger(session: Session, fund: Fund, out: TextIO) -> int:
         .order_by(JournalEntry.id)
         .execution_options(yield_per=5000)
     )
+    with closing(postings), closing(entries):
+        count = _write_entries(out, names, entries, postings)
+
+    assertions = session.execute(
+        select(BalanceAssertion.date, BalanceAssertion.account_id, BalanceAssertion.amount)
+        .where(BalanceAssertion.fund_id == fund.id)
+        .order_by(BalanceAssertion.date, BalanceAssertion.id)
+    )
+    last = None
+    for date, account_id, amount in assertions:
+        if date != last:
+            out.write(f";; closing balances of the period ending the day before {date}\n")
+            last = date
+        out.write(f"{date} balance {names[account_id]}  {_amount(amount)}\n")
+    return count
+
+
+def _write_entries(out: TextIO, names: dict[int, str], entries: Iterable[Any],
+                   postings: Iterator[Any]) -> int:
     count = 0
     write = out.write
+    pending = next(postings, None)
     for entry_id, seq, date, entry_type, payee, narration, links, meta, digest in entries:
         head = f"{date} * {quote(payee)} {quote(narration)}" if payee else \
             f"{date} * {quote(narration)}"
@@ -96,18 +115,6 @@ def write_ledger(session: Session, fund: Fund, out: TextIO) -> int:
         write("\n".join(lines))
         write("\n\n")
         count += 1
-
-    assertions = session.execute(
-        select(BalanceAssertion.date, BalanceAssertion.account_id, BalanceAssertion.amount)
-        .where(BalanceAssertion.fund_id == fund.id)
-        .order_by(BalanceAssertion.date, BalanceAssertion.id)
-    )
-    last = None
-    for date, account_id, amount in assertions:
-        if date != last:
-            write(f";; closing balances of the period ending the day before {date}\n")
-            last = date
-        write(f"{date} balance {names[account_id]}  {_amount(amount)}\n")
     return count
 
 

@@ -10,9 +10,12 @@ the running balances kept in SQL.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -41,6 +44,7 @@ def check_chain(session: Session, fund: Fund) -> list[str]:
     """Recompute each entry's hash from its stored content; name the first break."""
     names = dict(session.execute(
         select(Account.id, Account.name).where(Account.fund_id == fund.id)).all())
+    table = JournalEntry.__table__
     postings = session.execute(
         select(Posting.entry_id, Posting.account_id, Posting.amount)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
@@ -48,13 +52,19 @@ def check_chain(session: Session, fund: Fund) -> list[str]:
         .order_by(JournalEntry.seq, Posting.id)
         .execution_options(yield_per=5000)
     )
-    pending = next(postings, None)
-    previous, expected = GENESIS, 1
-    table = JournalEntry.__table__
     entries = session.execute(
         select(table).where(table.c.fund_id == fund.id).order_by(table.c.seq)
         .execution_options(yield_per=5000)
     ).mappings()
+    # Both are server-side cursors on PostgreSQL: close them even when we stop early.
+    with closing(postings), closing(entries):
+        return _first_break(fund, names, entries, postings)
+
+
+def _first_break(fund: Fund, names: dict[int, str], entries: Iterable[Any],
+                 postings: Iterator[Any]) -> list[str]:
+    pending = next(postings, None)
+    previous, expected = GENESIS, 1
     for entry in entries:
         lines = []
         while pending is not None and pending[0] == entry["id"]:

@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from core.db import begin_write
 from core.errors import DomainError
 from core.i18n import get_locale
 from core.i18n import gettext as _
@@ -358,9 +359,14 @@ def demo_command(years: int) -> None:
     """Fill an empty database with the six Ziyang funds and their history."""
     from ledger.demo import build_demo  # noqa: PLC0415
 
-    session = db.factory()
+    session = begin_write(db.factory())
+
+    def commit() -> None:
+        session.commit()
+        begin_write(session)
+
     try:
-        funds = build_demo(session, years=years, commit=session.commit)
+        funds = build_demo(session, years=years, commit=commit)
         session.commit()
     except DomainError:
         session.rollback()

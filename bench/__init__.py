@@ -1,0 +1,1 @@
+"""Benchmarks, run by hand: ``python -m bench.ledger_bench`` (see docs/benchmarks.md)."""

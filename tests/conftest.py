@@ -1,0 +1,144 @@
+"""Test fixtures: a fresh, migrated database per test, on SQLite by default and on
+PostgreSQL when TEST_DATABASE_URL names one (the suite then runs there).
+
+Each test gets its own database cloned from a template migrated once per run:
+a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL. Tests may
+commit freely, race processes against each other and edit rows behind the
+application's back, and nothing leaks into the next test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import clock
+from core.actors import Actor
+from core.db import make_engine, make_session_factory, transaction
+from core.i18n import locale_as
+from core.migrate import upgrade
+from ledger.funds import add_fund
+
+TODAY = dt.datetime(2026, 7, 1, 10, 0, tzinfo=clock.CST)
+OPENED = dt.date(2025, 1, 1)
+_counter = itertools.count()
+
+
+def pg_admin_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+def _pg_admin() -> Engine:
+    url = pg_admin_url()
+    assert url
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated template database: a file path (SQLite) or a database name (PostgreSQL)."""
+    if pg_admin_url():
+        name = f"sf_template_{os.getpid()}"
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(make_url(pg_admin_url()).set(database=name).render_as_string(False))
+        upgrade(engine)
+        engine.dispose()
+        yield name
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # checkpoints the WAL into the main file
+    yield str(path)
+
+
+@pytest.fixture
+def database_url(db_template: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for this test, cloned from the template."""
+    if pg_admin_url():
+        name = f"sf_t_{os.getpid()}_{next(_counter)}"
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{db_template}"'))
+        yield make_url(pg_admin_url()).set(database=name).render_as_string(False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
+    path = tmp_path / "test.db"
+    shutil.copyfile(db_template, path)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = factory()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock() -> Iterator[dt.datetime]:
+    """Every test runs on 2026-07-01 in China Standard Time, in Chinese."""
+    with clock.frozen_at(TODAY), locale_as("zh_CN"):
+        yield TODAY
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor("tester", "finance")
+
+
+@pytest.fixture
+def make_fund(factory: sessionmaker[Session], actor: Actor) -> Callable[..., str]:
+    """Open a fund (committed) and return its code."""
+    codes = (f"F{n}" for n in itertools.count(1))
+
+    def make(code: str | None = None, parent: str | None = None,
+             opened_on: dt.date = OPENED) -> str:
+        code = code or next(codes)
+        with transaction(factory) as s:
+            add_fund(s, actor, code=code, name_zh=f"测试基金{code}", name_en=f"Test fund {code}",
+                     opened_on=opened_on, parent_code=parent)
+        return code
+
+    return make
+
+
+@pytest.fixture
+def post(factory: sessionmaker[Session], actor: Actor) -> Callable[..., object]:
+    """Post one event in its own committed transaction: post("donation", "F1", ...)."""
+    from ledger.events import EVENTS  # noqa: PLC0415
+
+    def run(event: str, fund: str, **kwargs: object) -> object:
+        with transaction(factory) as s:
+            return EVENTS[event](s, actor, fund, **kwargs)
+
+    return run
