@@ -18,7 +18,6 @@ from core.actors import Actor
 from core.hashing import GENESIS, canonical_json, chain_hash
 from core.i18n import gettext
 
-
 _HEAD = AuditHead.__table__
 # Built once: this runs on every posting (see journal._SQL for why).
 _READ_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()

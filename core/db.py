@@ -88,5 +88,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def is_postgresql(session_or_engine: Session | Engine) -> bool:
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (session_or_engine.get_bind() if isinstance(session_or_engine, Session)
+            else session_or_engine)
     return bind.dialect.name == "postgresql"

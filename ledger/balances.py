@@ -65,7 +65,8 @@ class PurposeLine:
     spent: Decimal  # programme expense to date
 
 
-def purpose_summary(session: Session, fund: Fund, as_of: dt.date | None = None) -> list[PurposeLine]:
+def purpose_summary(session: Session, fund: Fund,
+                    as_of: dt.date | None = None) -> list[PurposeLine]:
     book = balances(session, fund, as_of)
     chart = load_chart(fund.chart)
     lines = [PurposeLine("General", Bilingual("未定向", "General"), book["Assets:Fund:General"],

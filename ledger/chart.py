@@ -28,7 +28,8 @@ PER_PURPOSE_PREFIXES = (FUND_PREFIX, PAYABLE_PREFIX, GRANT_EXPENSE_PREFIX)
 
 SEED = "Income:Government:Seed"
 TOP_UP = "Income:Government:TopUp"
-DONATIONS = {"enterprise": "Income:Donations:Enterprise", "individual": "Income:Donations:Individual"}
+DONATIONS = {"enterprise": "Income:Donations:Enterprise",
+             "individual": "Income:Donations:Individual"}
 INTEREST = "Income:Interest"
 BANK_FEES = "Expenses:BankFees"
 
@@ -107,7 +108,8 @@ class Chart:
                 return purpose
         choices = ", ".join(f"{p.key.lower()} ({p.zh})" for p in self.purposes)
         raise InvalidInput(
-            "Unknown purpose “{value}”; choose one of: {choices}.", value=value[:40], choices=choices
+            "Unknown purpose “{value}”; choose one of: {choices}.",
+            value=value[:40], choices=choices
         )
 
     def account(self, name: str) -> AccountSpec:

@@ -11,6 +11,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,7 +39,8 @@ FUNDS = (
 
 ENTERPRISES = (
     "资阳众诚建设有限公司", "四川安岳柠檬产业集团", "乐至县宏达商贸有限公司", "资阳市雁江农商银行",
-    "四川临空物流有限公司", "资阳高新园区电子科技有限公司", "资阳市爱心企业联合会", "川中机车配件厂",
+    "四川临空物流有限公司", "资阳高新园区电子科技有限公司", "资阳市爱心企业联合会",
+    "川中机车配件厂",
 )
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何罗高林"
 GIVEN = ("建国", "秀英", "明", "丽", "强", "芳", "军", "敏", "伟", "静", "磊", "燕", "洪", "霞")
@@ -109,38 +112,39 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
         days = _month_days(year, month, today)
         agenda: list[tuple[dt.date, int, Callable[[], object]]] = []
 
-        def at(day_index: int, order: int, action: Callable[[], object],
-               days: list[dt.date] = days, agenda: list = agenda) -> None:
-            agenda.append((days[min(day_index, len(days) - 1)], order, action))
+        def day(index: int, days: list[dt.date] = days) -> dt.date:
+            return days[min(index, len(days) - 1)]
 
         if month == 2 and year > start.year:
-            top_up = (seed * Decimal("0.3")).quantize(Decimal("0.01"))
-            doc = f"资财社〔{year}〕{rng.randint(3, 60)}号"
-            at(4, 0, lambda d=days, t=top_up, n=doc: events.post_top_up(
-                session, FINANCE, code, date=d[min(4, len(d) - 1)], amount=t, doc_no=n))
-        for day in sorted(rng.sample(days, min(len(days), rng.randint(2, 5)))):
-            agenda.append((day, 1, _donation(session, code, day, rng, purposes, receipt, state,
-                                             allow_reversal=year > start.year, last=days[-1])))
+            agenda.append((day(4), 0, partial(
+                events.post_top_up, session, FINANCE, code, date=day(4),
+                amount=(seed * Decimal("0.3")).quantize(Decimal("0.01")),
+                doc_no=f"资财社〔{year}〕{rng.randint(3, 60)}号")))
+        for when in sorted(rng.sample(days, min(len(days), rng.randint(2, 5)))):
+            agenda.append((when, 1, _donation(session, code, when, rng, purposes, receipt, state,
+                                              allow_reversal=year > start.year, last=days[-1])))
         if month in (3, 9) or (month == 2 and year == start.year):
-            at(10, 2, lambda d=days[min(10, len(days) - 1)]: _allocate(
-                session, fund, code, purposes, d, rng))
+            agenda.append((day(10), 2, partial(_allocate, session, fund, code, purposes,
+                                               day(10), rng)))
         for project in projects:
             for when, amount in project.tranches:
                 if when in days:
-                    agenda.append((when, 3, lambda p=project, w=when, a=amount: _pay(
-                        session, code, p, w, a, rng)))
+                    agenda.append((when, 3, partial(_pay, session, code, project, when, amount,
+                                                    rng)))
         if month in (3, 6, 9, 12):
             interest = (_money(rng, 300, 3000, 1) * seed / 1000000).quantize(Decimal("0.01"))
-            at(20, 4, lambda d=days[min(20, len(days) - 1)], i=interest: events.post_interest(
-                session, OFFICE, code, date=d, amount=i, bank_ref=f"LX{d:%Y%m%d}"))
+            agenda.append((day(20), 4, partial(
+                events.post_interest, session, OFFICE, code, date=day(20), amount=interest,
+                bank_ref=f"LX{day(20):%Y%m%d}")))
         if len(days) > 25:
-            fee = Decimal(rng.choice(("5.00", "10.00", "15.50")))
-            at(25, 5, lambda d=days[25], f=fee: events.post_bank_fee(
-                session, OFFICE, code, date=d, amount=f, bank_ref=f"SXF{d:%Y%m%d}"))
+            agenda.append((days[25], 5, partial(
+                events.post_bank_fee, session, OFFICE, code, date=days[25],
+                amount=Decimal(rng.choice(("5.00", "10.00", "15.50"))),
+                bank_ref=f"SXF{days[25]:%Y%m%d}")))
         if month in (4, 7, 10, 12):
-            at(len(days) - 1, 6, lambda d=days[-1], y=year: projects.extend(
-                _approve(session, fund, code, purposes, y, d, rng, today)))
-        at(len(days) - 1, 7, lambda d=days[-1]: _wind_down(session, code, projects, d, rng))
+            agenda.append((days[-1], 6, partial(_approve_into, projects, session, fund, code,
+                                                purposes, year, days[-1], rng, today)))
+        agenda.append((days[-1], 7, partial(_wind_down, session, code, projects, days[-1], rng)))
         for _day, _order, action in sorted(agenda, key=lambda item: (item[0], item[1])):
             action()
 
@@ -198,6 +202,10 @@ def _allocate(session: Session, fund: Fund, code: str, purposes: list[str], day:
         if share > 0:
             events.post_allocation(session, FINANCE, code, date=day, amount=share, purpose=purpose,
                                    doc_no=f"资慈基〔{day.year}〕{rng.randint(1, 30)}号")
+
+
+def _approve_into(projects: list[_Project], *args: Any) -> None:
+    projects.extend(_approve(*args))
 
 
 def _approve(session: Session, fund: Fund, code: str, purposes: list[str], year: int,

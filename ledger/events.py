@@ -107,7 +107,8 @@ def post_allocation(session: Session, actor: Actor, fund_code: str, *, date: dt.
     meta = {"doc-no": doc} if (doc := clean_text(doc_no, "Document number (文号)")) else {}
     return post_entry(
         session, actor, fund, date=date, entry_type="allocation",
-        narration=narration or "专项资金分配", lines=[(fund_account(key), value), (GENERAL, -value)],
+        narration=narration or "专项资金分配",
+        lines=[(fund_account(key), value), (GENERAL, -value)],
         meta=meta,
     )
 

@@ -32,7 +32,15 @@ from core.hashing import chain_hash
 from core.money import ZERO, MoneyType, format_plain, to_cents
 from ledger import rules
 from ledger.chart import load_chart
-from ledger.models import Account, DailyChange, account_label, Fund, GrantPositionRow, JournalEntry, Posting
+from ledger.models import (
+    Account,
+    DailyChange,
+    Fund,
+    GrantPositionRow,
+    JournalEntry,
+    Posting,
+    account_label,
+)
 
 Line = tuple[str, Decimal]
 
@@ -149,6 +157,19 @@ def entry_payload(fund: Fund, entry: Mapping[str, Any], lines: Iterable[Line]) -
     }
 
 
+def _clean_inputs(narration: str, payee: str | None, meta: Mapping[str, str] | None,
+                  links: Sequence[str]) -> tuple[str, str | None, dict[str, str]]:
+    for key, value in (meta or {}).items():
+        if not _META_KEY.match(key) or not isinstance(value, str):
+            raise InvalidInput("Invalid metadata {key}.", key=key[:40])
+        clean_text(value, key, required=True)
+    for link in links:
+        if not _LINK.match(link):
+            raise InvalidInput("Invalid link {link}.", link=link[:80])
+    return (clean_text(narration, "Narration", required=True) or "",
+            clean_text(payee, "Payee", limit=200), dict(meta or {}))
+
+
 def _check_date(fund: Fund, date: dt.date) -> None:
     if date > clock.today():
         raise InvalidInput("{date} is in the future; entries are booked when they happen.",
@@ -261,16 +282,7 @@ def post_entry(
     Writes use Core statements: this is the hot path, and the ORM's unit of work
     costs several times more than the SQL itself.
     """
-    meta = dict(meta or {})
-    narration = clean_text(narration, "Narration", required=True) or ""
-    payee = clean_text(payee, "Payee", limit=200)
-    for key, value in meta.items():
-        if not _META_KEY.match(key) or not isinstance(value, str):
-            raise InvalidInput("Invalid metadata {key}.", key=key[:40])
-        clean_text(value, key, required=True)
-    for link in links:
-        if not _LINK.match(link):
-            raise InvalidInput("Invalid link {link}.", link=link[:80])
+    narration, payee, meta = _clean_inputs(narration, payee, meta, links)
     _check_date(fund, date)
     deltas = _merge(lines)
     if not deltas:

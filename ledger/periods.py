@@ -49,12 +49,14 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
         raise InvalidInput("Period {period} has not ended yet; it can be closed from {day}.",
                            period=label, day=(end + dt.timedelta(days=1)).isoformat())
     if fund.locked_through is not None and end <= fund.locked_through:
-        raise Conflict("Period {period} of fund {fund} is already closed (closed through {locked}).",
+        raise Conflict("Period {period} of fund {fund} is already closed "
+                       "(closed through {locked}).",
                        period=label, fund=fund.code, locked=fund.locked_through.isoformat())
     first_open = (fund.locked_through + dt.timedelta(days=1)
                   if fund.locked_through else fund.opened_on)
     if start > first_open:
-        raise InvalidInput("Close the periods before {period} first: fund {fund} is open from {day}.",
+        raise InvalidInput("Close the periods before {period} first: "
+                           "fund {fund} is open from {day}.",
                            period=label, fund=fund.code, day=first_open.isoformat())
     if end < fund.opened_on:
         raise InvalidInput("Fund {fund} opened on {opened}, after period {period}.",

@@ -87,7 +87,8 @@ def entry_violations(
         missing = [key for key in DONATION_META if not str(meta.get(key) or "").strip()]
         if missing:
             found.append(Violation("donation-meta",
-                                   "A donation must carry its donor and receipt number (missing: {missing}).",
+                                   "A donation must carry its donor and receipt number "
+                                   "(missing: {missing}).",
                                    {"missing": ", ".join(missing)}))
     if entry_type == "reversal" and not str(meta.get("reverses") or "").strip():
         found.append(Violation("reversal-link", "A reversal must name the entry it reverses."))

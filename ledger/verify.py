@@ -106,7 +106,6 @@ def _compare_balances(session: Session, fund: Fund, realized: dict[str, Decimal]
                 "{account}: SQL balance {sql}, Beancount {beancount} (difference {diff})",
                 account=name, sql=format_cny(stored), beancount=format_cny(beancount_value),
                 diff=format_cny(stored - beancount_value)))
-        by_day = by_day if isinstance(by_day, Decimal) else Decimal(by_day) / 100
         if by_day != stored:
             problems.append(gettext(
                 "{account}: per-day changes sum to {days} but the balance is {sql}",

@@ -135,7 +135,7 @@ def make_fund(factory: sessionmaker[Session], actor: Actor) -> Callable[..., str
 @pytest.fixture
 def post(factory: sessionmaker[Session], actor: Actor) -> Callable[..., object]:
     """Post one event in its own committed transaction: post("donation", "F1", ...)."""
-    from ledger.events import EVENTS  # noqa: PLC0415
+    from ledger.events import EVENTS
 
     def run(event: str, fund: str, **kwargs: object) -> object:
         with transaction(factory) as s:

@@ -28,8 +28,9 @@ def _redacted(url: str) -> str:
 @cli.command("init")
 def init_command() -> None:
     """Create the database or upgrade it to the newest schema."""
-    from core.migrate import upgrade  # noqa: PLC0415
     from flask import current_app  # noqa: PLC0415
+
+    from core.migrate import upgrade  # noqa: PLC0415
 
     upgrade(db.engine)
     click.echo(_("Database ready: {url}", url=_redacted(current_app.config["DATABASE_URL"])))

@@ -15,8 +15,12 @@ file in which:
   purpose has paid or released more than it committed (``outstanding-nonnegative``);
 * after any entry a project has paid or released more than its commitment
   (``grant-outstanding``) or had more returned than it was paid (``grant-returned``);
-* a reversal does not exactly undo an earlier entry, or undoes one twice
-  (``reversal-link``); two entries share an ``entry-no`` (``entry-unique``).
+* a reversal does not exactly undo an earlier entry, undoes one twice or undoes a
+  reversal (``reversal-link``); an entry lacks an ``entry-no`` or shares one
+  (``entry-unique``); a project is committed twice (``grant-commitment``);
+* an amount is zero, in another currency or finer than a fen (``currency``);
+* a ``pad`` directive invents money (``no-pad``): a fund's balances come only
+  from its entries.
 
 The rules themselves live in ``ledger.rules``, shared with the SQL journal.
 """
@@ -36,6 +40,9 @@ from ledger.chart import purpose_of
 
 __plugins__ = ("fund_rules",)
 
+CURRENCY = "CNY"
+CENT = Decimal("0.01")
+
 
 class FundRuleError(NamedTuple):
     source: Any
@@ -44,10 +51,12 @@ class FundRuleError(NamedTuple):
 
 
 def _deltas(entry: data.Transaction) -> dict[str, Decimal]:
+    """Net CNY change per account (other currencies are reported, not counted)."""
     deltas: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for posting in entry.postings:
-        if posting.units is not None and isinstance(posting.units.number, Decimal):
-            deltas[posting.account] += posting.units.number
+        units = posting.units
+        if units is not None and units.currency == CURRENCY and isinstance(units.number, Decimal):
+            deltas[posting.account] += units.number
     return dict(deltas)
 
 
@@ -73,6 +82,7 @@ class _Checker:
         self.labels: dict[str, str] = {}
         self.grants: dict[str, rules.GrantPosition] = {}
         self.grant_purpose: dict[str, str] = {}
+        self.committed: set[str] = set()
         self.receipts: dict[str, int] = {}
         self.by_number: dict[str, data.Transaction] = {}
         self.reversed: set[str] = set()
@@ -101,8 +111,14 @@ class _Checker:
     def transaction(self, entry: data.Transaction) -> None:
         deltas = _deltas(entry)
         for posting in entry.postings:
-            if posting.units is None or posting.units.currency != "CNY":
+            units = posting.units
+            if units is None or units.currency != CURRENCY:
                 self.fail(entry, rules.Violation("currency", "Fund postings are in CNY only."))
+            elif not isinstance(units.number, Decimal) or units.number == 0 or \
+                    units.number != units.number.quantize(CENT):
+                self.fail(entry, rules.Violation(
+                    "currency", "{account}: amounts are whole fen and never zero ({amount}).",
+                    {"account": posting.account, "amount": str(units.number)}))
         meta = {k: str(v) for k, v in entry.meta.items()
                 if k not in ("filename", "lineno") and v is not None}
         for violation in rules.entry_violations(entry.meta.get("type"), deltas, entry.links, meta):
@@ -116,7 +132,9 @@ class _Checker:
             self.day_entry[quantity] = entry
 
     def check_numbering(self, entry: data.Transaction) -> None:
-        if entry.meta.get("entry-no") is not None:
+        if entry.meta.get("entry-no") is None:
+            self.fail(entry, rules.Violation("entry-unique", "The entry has no entry number."))
+        else:
             number = str(entry.meta["entry-no"])
             if number in self.by_number:
                 self.fail(entry, rules.Violation("entry-unique", "Entry number {no} is used twice.",
@@ -134,6 +152,8 @@ class _Checker:
 
     def check_reversal(self, entry: data.Transaction) -> None:
         target = str(entry.meta.get("reverses") or "")
+        if not target:
+            return  # reported by entry_violations
         original = self.by_number.get(target)
         if original is None:
             self.fail(entry, rules.Violation(
@@ -143,6 +163,10 @@ class _Checker:
         if target in self.reversed:
             self.fail(entry, rules.Violation("reversal-link", "Entry {no} is reversed twice.",
                                              {"no": target}))
+        if original.meta.get("type") == "reversal":
+            self.fail(entry, rules.Violation(
+                "reversal-link", "Entry {no} is itself a reversal; post the entry again instead.",
+                {"no": target}))
         self.reversed.add(target)
         undone = collections.Counter(_deltas(original))
         undone.update(_deltas(entry))
@@ -155,7 +179,13 @@ class _Checker:
         if len(links) != 1:
             return
         grant = links[0]
-        purposes = {p for a in deltas if (p := purpose_of(a))}
+        purposes = sorted({p for a in deltas if (p := purpose_of(a))})
+        if entry.meta.get("type") == "commitment":
+            if grant in self.committed:
+                self.fail(entry, rules.Violation(
+                    "grant-commitment", "Project {grant} is already committed.",
+                    {"grant": grant}))
+            self.committed.add(grant)
         for purpose in purposes:
             known = self.grant_purpose.setdefault(grant, purpose)
             if known != purpose:
@@ -176,6 +206,10 @@ def fund_rules(entries: list[Any], options_map: dict[str, Any],
     for entry in entries:
         if isinstance(entry, data.Open):
             checker.open(entry)
+        if isinstance(entry, data.Pad):
+            checker.fail(entry, rules.Violation(
+                "no-pad", "A pad directive would invent money; fund balances come only from "
+                "entries."))
         if not isinstance(entry, data.Transaction):
             continue
         if current_day is not None and entry.date != current_day:

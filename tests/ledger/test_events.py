@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from audit.models import AuditRecord
-from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked, RuleViolation
+from core.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from ledger.balances import available, balance, balances
 from ledger.journal import find_entry, find_fund
 from ledger.models import JournalEntry, Posting

@@ -1425,3 +1425,111 @@ class TestCurrency(unittest.TestCase):
         self.assertTrue(beancount_errors(errors))
         for message in beancount_errors(errors):
             self.assertIn("Invalid currency USD", message)
+
+
+class TestWhatTheJournalRefusesTheFileMayNotSay(unittest.TestCase):
+    """Rules the SQL journal enforces, checked on hand-edited files too."""
+
+    @loader.load_doc(expect_errors=True)
+    def test_a_pad_cannot_invent_money(self, entries, errors, options_map):
+        """
+        plugin "ledger.plugins.fund_rules"
+        2026-01-01 open Assets:Fund:General CNY
+        2026-01-01 open Equity:Opening-Balances CNY
+        2026-01-01 open Income:Government:Seed CNY
+        2026-01-10 * "财政启动资金"
+          entry-no: "1"
+          type: "seed"
+          Assets:Fund:General  1000.00 CNY
+          Income:Government:Seed  -1000.00 CNY
+        2026-01-20 pad Assets:Fund:General Equity:Opening-Balances
+        2026-01-21 balance Assets:Fund:General  -5000.00 CNY
+        """
+        self.assertIn("no-pad", {m.split("]")[0][1:] for m in
+                                 (e.message for e in errors if isinstance(e, FundRuleError))})
+
+    @loader.load_doc(expect_errors=True)
+    def test_reversing_a_reversal_fails(self, entries, errors, options_map):
+        """
+        plugin "ledger.plugins.fund_rules"
+        2026-01-01 open Assets:Fund:General CNY
+        2026-01-01 open Income:Interest CNY
+        2026-01-10 * "利息"
+          entry-no: "1"
+          type: "interest"
+          Assets:Fund:General  10.00 CNY
+          Income:Interest  -10.00 CNY
+        2026-01-11 * "冲销 #1"
+          entry-no: "2"
+          type: "reversal"
+          reverses: "1"
+          Assets:Fund:General  -10.00 CNY
+          Income:Interest  10.00 CNY
+        2026-01-12 * "冲销 #2"
+          entry-no: "3"
+          type: "reversal"
+          reverses: "2"
+          Assets:Fund:General  10.00 CNY
+          Income:Interest  -10.00 CNY
+        """
+        self.assertEqual(reported(errors), [("reversal-link", "3")])
+
+    @loader.load_doc(expect_errors=True)
+    def test_committing_a_project_twice_fails(self, entries, errors, options_map):
+        """
+        plugin "ledger.plugins.fund_rules"
+        2026-01-01 open Assets:Fund:Education CNY
+        2026-01-01 open Liabilities:GrantsPayable:Education CNY
+        2026-01-01 open Expenses:Grants:Education CNY
+        2026-01-01 open Income:Government:Seed CNY
+        2026-01-10 * "s"
+          entry-no: "1"
+          type: "seed"
+          Assets:Fund:Education  5000.00 CNY
+          Income:Government:Seed  -5000.00 CNY
+        2026-02-01 * "c" ^grant-P1
+          entry-no: "2"
+          type: "commitment"
+          Expenses:Grants:Education  1000.00 CNY
+          Liabilities:GrantsPayable:Education  -1000.00 CNY
+        2026-02-02 * "c again" ^grant-P1
+          entry-no: "3"
+          type: "commitment"
+          Expenses:Grants:Education  1000.00 CNY
+          Liabilities:GrantsPayable:Education  -1000.00 CNY
+        """
+        self.assertEqual(reported(errors), [("grant-commitment", "3")])
+
+    @loader.load_doc(expect_errors=True)
+    def test_fractions_of_a_fen_and_zero_amounts_fail(self, entries, errors, options_map):
+        """
+        plugin "ledger.plugins.fund_rules"
+        2026-01-01 open Assets:Fund:General CNY
+        2026-01-01 open Income:Interest CNY
+        2026-01-01 open Expenses:BankFees CNY
+        2026-01-10 * "利息"
+          entry-no: "1"
+          type: "interest"
+          Assets:Fund:General  10.001 CNY
+          Income:Interest  -10.001 CNY
+        2026-01-11 * "手续费"
+          entry-no: "2"
+          type: "bank-fee"
+          Expenses:BankFees  0.00 CNY
+          Assets:Fund:General  0.00 CNY
+        """
+        self.assertEqual(reported(errors), [("currency", "1"), ("currency", "1"),
+                                            ("currency", "2"), ("currency", "2")])
+
+    @loader.load_doc(expect_errors=True)
+    def test_an_entry_without_a_number_fails(self, entries, errors, options_map):
+        """
+        plugin "ledger.plugins.fund_rules"
+        2026-01-01 open Assets:Fund:General CNY
+        2026-01-01 open Income:Interest CNY
+        2026-01-10 * "利息"
+          type: "interest"
+          Assets:Fund:General  10.00 CNY
+          Income:Interest  -10.00 CNY
+        """
+        self.assertEqual(reported(errors), [("entry-unique", "None")])

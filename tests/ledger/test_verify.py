@@ -44,17 +44,21 @@ def fund(make_fund, post, factory, actor):
     return code
 
 
+LOCATION_KEYS = ("filename", "lineno", "__tolerances__")
+
+
 def without_locations(entries):
+    """Entries compared by content: where they were parsed from does not count."""
     def clean(meta):
-        return {k: v for k, v in (meta or {}).items() if k not in ("filename", "lineno", "__tolerances__")}
+        return {k: v for k, v in (meta or {}).items() if k not in LOCATION_KEYS}
 
     out = []
     for entry in entries:
-        entry = entry._replace(meta=clean(entry.meta))
-        if isinstance(entry, data.Transaction):
-            entry = entry._replace(postings=[p._replace(meta=clean(p.meta))
-                                             for p in entry.postings])
-        out.append(entry)
+        cleaned = entry._replace(meta=clean(entry.meta))
+        if isinstance(cleaned, data.Transaction):
+            cleaned = cleaned._replace(postings=[p._replace(meta=clean(p.meta))
+                                                 for p in cleaned.postings])
+        out.append(cleaned)
     return out
 
 
