@@ -72,6 +72,11 @@ def gettext(message: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def N_(message: str) -> str:  # noqa: N802 - the conventional name for this marker
+    """Mark a message for extraction where it is translated later, by ``gettext``."""
+    return message
+
+
 class Bilingual:
     """A name kept in both languages; it prints in the current locale."""
 

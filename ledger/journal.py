@@ -29,6 +29,7 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked
 from core.hashing import chain_hash
+from core.i18n import gettext
 from core.money import ZERO, MoneyType, format_plain, to_cents
 from ledger import rules
 from ledger.chart import load_chart
@@ -107,13 +108,14 @@ def clean_text(value: str | None, field: str, *, required: bool = False,
     """One line of text: control characters refused, surrounding space trimmed."""
     if value is None or not value.strip():
         if required:
-            raise InvalidInput("{field} is required.", field=field)
+            raise InvalidInput("{field} is required.", field=gettext(field))
         return None
     value = value.strip()
     if _CONTROL.search(value):
-        raise InvalidInput("{field} must be a single line of text.", field=field)
+        raise InvalidInput("{field} must be a single line of text.", field=gettext(field))
     if len(value) > limit:
-        raise InvalidInput("{field} is longer than {limit} characters.", field=field, limit=limit)
+        raise InvalidInput("{field} is longer than {limit} characters.", field=gettext(field),
+                           limit=limit)
     return value
 
 

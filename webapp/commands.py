@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.db import begin_write
 from core.errors import DomainError
-from core.i18n import get_locale
+from core.i18n import N_, get_locale
 from core.i18n import gettext as _
 from core.money import format_cny
 from webapp.cli import actor, cli, in_transaction, parse_date, print_table
@@ -37,6 +37,8 @@ def init_command() -> None:
 
 
 # --- funds ---------------------------------------------------------------------
+
+LEVELS = {"city": N_("city"), "county": N_("county")}
 
 fund_group = AppGroup("fund", help="Funds, one per jurisdiction.")
 cli.add_command(fund_group)
@@ -71,7 +73,8 @@ def fund_list(session: Session) -> None:
     from ledger.funds import list_funds  # noqa: PLC0415
 
     rows = [
-        [f.code, ("  " if f.parent_id else "") + str(f.name), _(f.level), f.opened_on.isoformat(),
+        [f.code, ("  " if f.parent_id else "") + str(f.name), _(LEVELS[f.level]),
+         f.opened_on.isoformat(),
          f.locked_through.isoformat() if f.locked_through else "—", str(f.entry_count)]
         for f in list_funds(session)
     ]
@@ -356,9 +359,17 @@ def audit_verify(session: Session) -> None:
 @cli.command("demo")
 @click.option("--years", default=3, show_default=True, type=click.IntRange(1, 10),
               help="Full years of history before this one")
-def demo_command(years: int) -> None:
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has funds")
+def demo_command(years: int, if_empty: bool) -> None:
     """Fill an empty database with the six Ziyang funds and their history."""
     from ledger.demo import build_demo  # noqa: PLC0415
+    from ledger.funds import list_funds  # noqa: PLC0415
+
+    if if_empty:
+        with db.transaction() as session:
+            if list_funds(session):
+                click.echo(_("The database already holds funds; demo data not added."))
+                return
 
     session = begin_write(db.factory())
 

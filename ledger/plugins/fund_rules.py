@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 from beancount.core import data
 
+from core.i18n import N_
 from core.money import ZERO, format_cny
 from ledger import rules
 from ledger.chart import purpose_of
@@ -63,9 +64,11 @@ def _deltas(entry: data.Transaction) -> dict[str, Decimal]:
 def _negative(quantity: rules.Quantity, value: Decimal, day: Any,
               labels: dict[str, str]) -> rules.Violation:
     messages = {
-        "fund": "{subject} is {value} at the end of {date}, below zero.",
-        "available": "{subject} available money is {value} at the end of {date}, below zero.",
-        "outstanding": "{subject} paid or released {value} more than it committed by {date}.",
+        "fund": N_("{subject} is {value} at the end of {date}, below zero."),
+        "available": N_("{subject} available money is {value} at the end of {date}, "
+                        "below zero."),
+        "outstanding": N_("{subject} paid or released {value} more than it committed "
+                          "by {date}."),
     }
     rule = {"fund": "fund-nonnegative", "available": "available-nonnegative",
             "outstanding": "outstanding-nonnegative"}[quantity.kind]

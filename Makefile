@@ -1,0 +1,55 @@
+# Special Fund — the two commands of the README, and a few more.
+#   make run    set up, create the embedded SQLite database with demo data, show it
+#   make test   set up, lint, run the suite on SQLite, then on PostgreSQL if
+#               TEST_DATABASE_URL names one (.ci/run sets it)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint translations bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/specialfund init
+	$(BIN)/specialfund demo --if-empty
+	$(BIN)/specialfund fund list
+	$(BIN)/specialfund ledger verify
+	$(BIN)/specialfund audit verify
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "--- the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		$(BIN)/python -m pytest -q; \
+	else \
+		echo "--- TEST_DATABASE_URL not set: PostgreSQL run skipped"; \
+	fi
+
+# Extract every translatable message and merge it into the catalog; then translate
+# the new entries in core/translations/zh_CN/LC_MESSAGES/messages.po.
+KEYWORDS := -k _ -k gettext -k N_ -k InvalidInput:1 -k NotFound:1 -k Conflict:1 \
+	-k PermissionDenied:1 -k PeriodLocked:1 -k DomainError:1 -k RuleViolation:2 \
+	-k Violation:2 -k clean_text:2 -k lazy_gettext
+translations: setup
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg $(KEYWORDS) \
+		-o core/translations/messages.pot core audit ledger grants reports webapp
+	$(BIN)/pybabel update --no-fuzzy-matching -i core/translations/messages.pot \
+		-d core/translations -l zh_CN
+
+bench: setup
+	$(BIN)/python -m bench.ledger_bench
+
+clean:
+	rm -rf $(VENV) instance build *.egg-info .pytest_cache .ruff_cache .hypothesis
