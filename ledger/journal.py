@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 import audit
 from core import clock
 from core.actors import Actor
+from core.db import SQLITE_BEGIN
 from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked
 from core.hashing import chain_hash
 from core.i18n import gettext
@@ -123,7 +124,12 @@ def find_fund(session: Session, code: str, *, lock: bool = False) -> Fund:
     stmt = select(Fund).where(Fund.code == code.strip().upper())
     if lock:
         # PostgreSQL: row lock serialises postings per fund. SQLite: the
-        # transaction already holds the database write lock (BEGIN IMMEDIATE).
+        # transaction must already hold the database write lock (BEGIN IMMEDIATE).
+        conn = session.connection()
+        if conn.dialect.name == "sqlite" and \
+                conn.get_execution_options().get(SQLITE_BEGIN) != "IMMEDIATE":
+            raise RuntimeError("ledger writes must run in core.db.transaction() or a session "
+                               "started with core.db.begin_write()")
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     fund = session.execute(stmt).scalar_one_or_none()
     if fund is None:

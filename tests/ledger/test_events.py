@@ -268,3 +268,13 @@ def test_postings_sum_to_zero_per_entry(session, fund, post):
     sums = session.execute(select(Posting.entry_id, func.sum(Posting.amount))
                            .group_by(Posting.entry_id)).all()
     assert sums and all(total == 0 for _entry, total in sums)
+
+
+def test_a_write_outside_a_write_transaction_is_a_programming_error(session, fund, actor):
+    """On SQLite only an IMMEDIATE transaction makes the balance checks race-free."""
+    from ledger.events import post_interest
+
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL serialises with row locks in any transaction")
+    with pytest.raises(RuntimeError, match="core.db.transaction"):
+        post_interest(session, actor, fund, date=dt.date(2025, 3, 1), amount="1")
