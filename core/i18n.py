@@ -72,7 +72,7 @@ def gettext(message: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional name for this marker
+def N_(message: str) -> str:
     """Mark a message for extraction where it is translated later, by ``gettext``."""
     return message
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.i18n import gettext
 from ledger.models import Account, BalanceAssertion, Fund, JournalEntry, Posting
 
 PLUGIN = "ledger.plugins.fund_rules"
@@ -191,6 +192,6 @@ def realize(entries: list[Any]) -> tuple[dict[str, Decimal], dict[str, dict[str,
 
 def format_error(error: Any) -> str:
     source = getattr(error, "source", None) or {}
-    where = f"line {source.get('lineno')}: " if isinstance(source, dict) and source.get(
-        "lineno") else ""
-    return f"{where}{error.message}"
+    if isinstance(source, dict) and source.get("lineno"):
+        return gettext("line {line}: {message}", line=source["lineno"], message=error.message)
+    return str(error.message)

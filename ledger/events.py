@@ -13,7 +13,7 @@ import re
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.money import parse_amount
 from ledger.chart import (
     BANK_FEES,
@@ -29,7 +29,7 @@ from ledger.chart import (
 )
 from ledger.journal import PostedEntry, clean_text, find_entry, find_fund, post_entry
 from ledger.models import Fund, GrantPositionRow, JournalEntry
-from ledger.rules import GRANT_LINK_PREFIX
+from ledger.rules import GRANT_LINK_PREFIX, project_ref
 
 _GRANT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
 
@@ -123,7 +123,7 @@ def post_commitment(session: Session, actor: Actor, fund_code: str, *, date: dt.
     link = grant_link(grant)
     if session.get(GrantPositionRow, (fund.id, link)) is not None:
         raise Conflict("Project {grant} already has a commitment in fund {fund}.",
-                       grant=link, fund=fund.code)
+                       grant=grant.strip(), fund=fund.code)
     return post_entry(
         session, actor, fund, date=date, entry_type="commitment", payee=payee,
         narration=narration or "项目批准", links=[link],
@@ -134,8 +134,8 @@ def post_commitment(session: Session, actor: Actor, fund_code: str, *, date: dt.
 def _grant_purpose(session: Session, fund: Fund, link: str) -> str:
     position = session.get(GrantPositionRow, (fund.id, link))
     if position is None:
-        raise InvalidInput("Project {grant} has no commitment in fund {fund}.",
-                           grant=link, fund=fund.code)
+        raise NotFound("Project {grant} has no commitment in fund {fund}.",
+                       grant=project_ref(link), fund=fund.code)
     return position.purpose
 
 

@@ -242,20 +242,21 @@ def _grant_position(session: Session, fund: Fund, grant: str, purpose: str | Non
         _SQL.read_grant, {"fund_id": fund.id, "grant": grant}).first()
     if row is None:
         if purpose is None:
-            raise NotFound("Grant {grant} has no commitment in fund {fund}.",
-                           grant=grant, fund=fund.code)
+            raise NotFound("Project {grant} has no commitment in fund {fund}.",
+                           grant=rules.project_ref(grant), fund=fund.code)
         return None
     if purpose is not None and row.purpose != purpose:
         chart = load_chart(fund.chart)
         raise rules.Violation(
             "single-purpose", "Grant {grant} belongs to {purpose}; it cannot use {other}.",
-            {"grant": grant, "purpose": chart.purpose(row.purpose).label,
+            {"grant": rules.project_ref(grant), "purpose": chart.purpose(row.purpose).label,
              "other": chart.purpose(purpose).label},
         ).error()
     if date < row.last_date:
-        raise InvalidInput("Grant {grant} already has postings dated {last}; "
+        raise InvalidInput("Project {grant} already has postings dated {last}; "
                            "a later posting cannot be dated {date}.",
-                           grant=grant, last=row.last_date.isoformat(), date=date.isoformat())
+                           grant=rules.project_ref(grant), last=row.last_date.isoformat(),
+                           date=date.isoformat())
     return rules.GrantPosition(row.outstanding, row.paid)
 
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from core.errors import RuleViolation
-from core.i18n import gettext
+from core.i18n import N_, gettext
 from core.money import ZERO, format_cny
 from ledger.chart import (
     DONATION_PREFIX,
@@ -38,7 +38,7 @@ ENTRY_TYPES = (
 )
 GRANT_LINK_PREFIX = "grant-"
 REVERSAL_LINK_PREFIX = "rev-"
-DONATION_META = ("donor", "receipt")
+DONATION_META = {"donor": N_("donor"), "receipt": N_("receipt number")}
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ class Violation:
 
     def error(self) -> RuleViolation:
         return RuleViolation(self.rule, self.message, **self.params)
+
+
+def project_ref(link: str) -> str:
+    """The project reference a user typed, from its ledger link."""
+    return link.removeprefix(GRANT_LINK_PREFIX)
 
 
 def grant_links(links: Iterable[str]) -> list[str]:
@@ -86,10 +91,10 @@ def entry_violations(
     if any(a.startswith(DONATION_PREFIX) for a in deltas):
         missing = [key for key in DONATION_META if not str(meta.get(key) or "").strip()]
         if missing:
+            named = "、".join(gettext(DONATION_META[key]) for key in missing)
             found.append(Violation("donation-meta",
                                    "A donation must carry its donor and receipt number "
-                                   "(missing: {missing}).",
-                                   {"missing": ", ".join(missing)}))
+                                   "(missing: {missing}).", {"missing": named}))
     if entry_type == "reversal" and not str(meta.get("reverses") or "").strip():
         found.append(Violation("reversal-link", "A reversal must name the entry it reverses."))
     return found
@@ -149,8 +154,8 @@ def quantity_violation(
     requested = format_cny(-change)
     if quantity.kind == "fund":
         return Violation("fund-nonnegative",
-                         "{account} would go below zero on {date}: balance {balance}, "
-                         "paying out {requested}.",
+                         "{account} would go below zero: from {date} on its lowest balance "
+                         "is {balance}, and {requested} would be paid out.",
                          {"account": label(quantity.key), "date": day.isoformat(),
                           "balance": format_cny(lowest), "requested": requested})
     if quantity.kind == "available":
@@ -190,6 +195,7 @@ class GrantPosition:
 
     def violation(self, grant: str, deltas: Mapping[str, Decimal]) -> Violation | None:
         d_outstanding, d_paid = self.changes(deltas)
+        grant = project_ref(grant)
         if self.outstanding + d_outstanding < 0:
             return Violation("grant-outstanding",
                              "Grant {grant} has {outstanding} committed and unpaid; "

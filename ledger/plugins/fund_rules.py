@@ -187,14 +187,14 @@ class _Checker:
             if grant in self.committed:
                 self.fail(entry, rules.Violation(
                     "grant-commitment", "Project {grant} is already committed.",
-                    {"grant": grant}))
+                    {"grant": rules.project_ref(grant)}))
             self.committed.add(grant)
         for purpose in purposes:
             known = self.grant_purpose.setdefault(grant, purpose)
             if known != purpose:
                 self.fail(entry, rules.Violation(
                     "single-purpose", "Grant {grant} belongs to {purpose}; it cannot use {other}.",
-                    {"grant": grant, "purpose": known, "other": purpose}))
+                    {"grant": rules.project_ref(grant), "purpose": known, "other": purpose}))
         position = self.grants.setdefault(grant, rules.GrantPosition())
         violation = position.violation(grant, deltas)
         if violation:

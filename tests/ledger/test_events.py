@@ -125,9 +125,10 @@ def test_disbursement_cannot_exceed_the_grant_commitment(fund, post):
 
 
 def test_grant_events_need_an_existing_commitment(fund, post):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(NotFound) as caught:
         post("disbursement", fund, date=dt.date(2025, 3, 5), amount="1", grant="NONE",
              bank_ref="X")
+    assert "NONE" in caught.value.message and "grant-NONE" not in caught.value.message
     with pytest.raises(InvalidInput):
         post("commitment", fund, date=dt.date(2025, 3, 5), amount="1", grant="bad ref!",
              purpose="education")
@@ -276,5 +277,5 @@ def test_a_write_outside_a_write_transaction_is_a_programming_error(session, fun
 
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("PostgreSQL serialises with row locks in any transaction")
-    with pytest.raises(RuntimeError, match="core.db.transaction"):
+    with pytest.raises(RuntimeError, match=r"core\.db\.transaction"):
         post_interest(session, actor, fund, date=dt.date(2025, 3, 1), amount="1")

@@ -14,6 +14,7 @@ from beancount.core import data
 from beancount.parser import parser, printer
 from sqlalchemy import exc, text
 
+from core.i18n import locale_as
 from ledger.beancount_io import load, write_ledger
 from ledger.journal import find_fund
 from ledger.verify import verify_fund
@@ -77,6 +78,13 @@ def tamper(session, table: str, statement: str) -> None:
         session.execute(text(f"DROP TRIGGER {table}_no_delete"))
     session.execute(text(statement))
     session.commit()
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Problems are read by their English wording here; tests/core covers the Chinese."""
+    with locale_as("en"):
+        yield
 
 
 def test_clean_books_verify(session, fund):

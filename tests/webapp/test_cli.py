@@ -94,7 +94,7 @@ def test_errors_are_one_line_and_change_nothing(run, fund):
 def test_locked_period_is_refused_with_the_way_out(run, fund):
     run("ledger", "post", "seed", "--fund", fund, "--amount", "100", "--date", "2025-01-05",
         "--doc-no", "D1")
-    status, out, err = run("ledger", "close-period", "--fund", fund, "--period", "2025-01")
+    status, _out, err = run("ledger", "close-period", "--fund", fund, "--period", "2025-01")
     assert status == 0, err
     status, _, err = run("ledger", "post", "interest", "--fund", fund, "--amount", "1",
                          "--date", "2025-01-20")
