@@ -29,7 +29,8 @@ lint: setup
 	$(BIN)/ruff check .
 
 test: lint
-	$(BIN)/python -m pytest -q
+	@echo "--- the suite on SQLite"
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "--- the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
 		$(BIN)/python -m pytest -q; \

@@ -100,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     set_locale(os.environ.get("SPECIALFUND_LANG") or "zh_CN")
     from webapp import commands  # noqa: F401, PLC0415 - registers the commands
 
+    from webapp.extensions import db  # noqa: PLC0415
+
     try:
         code = cli.main(args=argv, prog_name="specialfund", standalone_mode=False)
     except DomainError as error:
@@ -114,4 +116,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except OSError as error:
         click.echo(_("Error: {message}", message=f"{error.strerror}: {error.filename}"), err=True)
         sys.exit(EXIT_PROBLEM)
+    finally:
+        db.dispose_all()
     sys.exit(code if isinstance(code, int) else 0)

@@ -16,12 +16,21 @@ from core.db import make_engine, make_session_factory, transaction
 class Database:
     """Holds one engine and session factory per app."""
 
+    def __init__(self) -> None:
+        self._engines: list[Engine] = []
+
     def init_app(self, app: Flask) -> None:
         url = str(app.config["DATABASE_URL"])
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = make_engine(url)
+        self._engines.append(engine)
         app.extensions["specialfund.db"] = (engine, make_session_factory(engine))
+
+    def dispose_all(self) -> None:
+        """Close every pooled connection (a console command is done with them)."""
+        while self._engines:
+            self._engines.pop().dispose()
 
     @property
     def engine(self) -> Engine:
