@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.i18n import gettext
-from ledger.models import Account, BalanceAssertion, Fund, JournalEntry, Posting
+from ledger.journal import postings_in_order
+from ledger.models import Account, BalanceAssertion, Fund, JournalEntry
 
 PLUGIN = "ledger.plugins.fund_rules"
 CURRENCY = "CNY"
@@ -65,13 +66,7 @@ def write_ledger(session: Session, fund: Fund, out: TextIO) -> int:
                   f"  en: {quote(account.name_en)}\n")
     out.write("\n")
 
-    postings = session.execute(
-        select(Posting.entry_id, Posting.account_id, Posting.amount)
-        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(JournalEntry.fund_id == fund.id)
-        .order_by(Posting.entry_id, Posting.id)
-        .execution_options(yield_per=5000)
-    )
+    postings = postings_in_order(session, fund)
     entries = session.execute(
         select(JournalEntry.id, JournalEntry.seq, JournalEntry.date, JournalEntry.type,
                JournalEntry.payee, JournalEntry.narration, JournalEntry.links,

@@ -188,24 +188,30 @@ def post_unspent_return(session: Session, actor: Actor, fund_code: str, *, date:
                         payee=None, meta=meta, reason=why)
 
 
-def post_interest(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
-                  amount: object, bank_ref: str | None = None) -> PostedEntry:
+def _bank_event(session: Session, actor: Actor, fund_code: str, entry_type: str, *,
+                date: dt.date, amount: object, bank_ref: str | None, narration: str,
+                debit: str, credit: str) -> PostedEntry:
     fund = find_fund(session, fund_code, lock=True)
     value = parse_amount(amount)
     meta = {"bank-ref": ref} if (ref := clean_text(bank_ref, "Bank reference")) else {}
-    return post_entry(session, actor, fund, date=date, entry_type="interest", payee="银行",
-                      narration="银行存款利息", lines=[(GENERAL, value), (INTEREST, -value)],
-                      meta=meta)
+    return post_entry(session, actor, fund, date=date, entry_type=entry_type, payee="银行",
+                      narration=narration, lines=[(debit, value), (credit, -value)], meta=meta)
+
+
+def post_interest(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
+                  amount: object, bank_ref: str | None = None) -> PostedEntry:
+    """Bank interest on the dedicated account, into the general pool."""
+    return _bank_event(session, actor, fund_code, "interest", date=date, amount=amount,
+                       bank_ref=bank_ref, narration="银行存款利息", debit=GENERAL,
+                       credit=INTEREST)
 
 
 def post_bank_fee(session: Session, actor: Actor, fund_code: str, *, date: dt.date,
                   amount: object, bank_ref: str | None = None) -> PostedEntry:
-    fund = find_fund(session, fund_code, lock=True)
-    value = parse_amount(amount)
-    meta = {"bank-ref": ref} if (ref := clean_text(bank_ref, "Bank reference")) else {}
-    return post_entry(session, actor, fund, date=date, entry_type="bank-fee", payee="银行",
-                      narration="银行手续费", lines=[(BANK_FEES, value), (GENERAL, -value)],
-                      meta=meta)
+    """A bank charge, paid from the general pool."""
+    return _bank_event(session, actor, fund_code, "bank-fee", date=date, amount=amount,
+                       bank_ref=bank_ref, narration="银行手续费", debit=BANK_FEES,
+                       credit=GENERAL)
 
 
 def post_reversal(session: Session, actor: Actor, fund_code: str, *, seq: int, date: dt.date,

@@ -137,6 +137,20 @@ def find_fund(session: Session, code: str, *, lock: bool = False) -> Fund:
     return fund
 
 
+def postings_in_order(session: Session, fund: Fund) -> Any:
+    """(entry id, account id, amount) of every posting of a fund, in journal order.
+
+    Streamed (a server-side cursor on PostgreSQL); the caller closes it.
+    """
+    return session.execute(
+        select(Posting.entry_id, Posting.account_id, Posting.amount)
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(JournalEntry.fund_id == fund.id)
+        .order_by(Posting.entry_id, Posting.id)
+        .execution_options(yield_per=5000)
+    )
+
+
 def find_entry(session: Session, fund: Fund, seq: int) -> JournalEntry:
     entry = session.execute(
         select(JournalEntry).where(JournalEntry.fund_id == fund.id, JournalEntry.seq == seq)

@@ -25,8 +25,8 @@ from core.i18n import gettext
 from core.money import ZERO, format_cny
 from ledger.beancount_io import format_error, load, realize, write_ledger
 from ledger.chart import FUND_PREFIX, PAYABLE_PREFIX
-from ledger.journal import entry_payload
-from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalEntry, Posting
+from ledger.journal import entry_payload, postings_in_order
+from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalEntry
 
 
 @dataclass
@@ -45,15 +45,10 @@ def check_chain(session: Session, fund: Fund) -> list[str]:
     names = dict(session.execute(
         select(Account.id, Account.name).where(Account.fund_id == fund.id)).all())
     table = JournalEntry.__table__
-    postings = session.execute(
-        select(Posting.entry_id, Posting.account_id, Posting.amount)
-        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(JournalEntry.fund_id == fund.id)
-        .order_by(JournalEntry.seq, Posting.id)
-        .execution_options(yield_per=5000)
-    )
+    postings = postings_in_order(session, fund)
+    # Entry ids grow with entry numbers within a fund (both assigned under the fund lock).
     entries = session.execute(
-        select(table).where(table.c.fund_id == fund.id).order_by(table.c.seq)
+        select(table).where(table.c.fund_id == fund.id).order_by(table.c.id)
         .execution_options(yield_per=5000)
     ).mappings()
     # Both are server-side cursors on PostgreSQL: close them even when we stop early.
