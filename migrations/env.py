@@ -8,7 +8,9 @@ import os
 from alembic import context
 
 import audit.models  # noqa: F401 - registers tables on Base.metadata
+import grants.models  # noqa: F401
 import ledger.models  # noqa: F401
+import webapp.auth.models  # noqa: F401
 from core.db import Base, make_engine
 
 config = context.config

@@ -105,6 +105,17 @@ def session(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch):
+    """Argon2 at full strength costs ~0.1 s a hash; tests hash many passwords."""
+    from argon2 import PasswordHasher
+
+    from webapp.auth import users
+
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                         parallelism=1))
+
+
+@pytest.fixture(autouse=True)
 def pinned_clock() -> Iterator[dt.datetime]:
     """Every test runs on 2026-07-01 in China Standard Time, in Chinese."""
     with clock.frozen_at(TODAY), locale_as("zh_CN"):

@@ -1,0 +1,131 @@
+"""A small world for workflow tests: the city fund over two counties, money in
+雁江区's education purpose, and a user of every role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+
+from core.actors import Actor
+from core.db import transaction
+from grants import operations as ops
+from grants.access import get_project
+from grants.models import FundPolicy, Project
+from grants.protection import Protector, generate_keys
+from ledger.journal import find_fund
+from webapp.auth.users import add_user
+
+CONSOLE = Actor("setup", "console")
+PASSWORD = "correct-horse-9"
+
+USERS = {
+    # name: (role, fund)
+    "ca": ("civil_affairs", "YJQ"),
+    "co": ("charity_office", "YJQ"),
+    "co2": ("charity_office", "YJQ"),
+    "fin1": ("finance", "YJQ"),
+    "fin2": ("finance", "YJQ"),
+    "aud": ("auditor", "YJQ"),
+    "admin": ("admin", "YJQ"),
+    "city_fin": ("finance", "ZYS"),
+    "city_aud": ("auditor", "ZYS"),
+    "city_ca": ("civil_affairs", "ZYS"),
+    "ay_ca": ("civil_affairs", "AYX"),
+    "ay_fin": ("finance", "AYX"),
+}
+
+
+@dataclass
+class World:
+    factory: object
+    actors: dict[str, Actor]
+
+    def __getitem__(self, name: str) -> Actor:
+        return self.actors[name]
+
+    def run(self, name: str, operation, project_id: int | None = None, **kwargs):
+        """Run one operation as a user, in its own committed transaction."""
+        actor = self.actors[name]
+        with transaction(self.factory) as session:
+            if project_id is None:
+                result = operation(session, actor, **kwargs)
+            else:
+                project = get_project(session, actor, project_id, for_update=True)
+                result = operation(session, actor, project, **kwargs)
+            # A new project is handed back as its id: the object dies with the session.
+            return result.id if isinstance(result, Project) else result
+
+    @contextmanager
+    def reading(self, project_id: int, as_user: str = "aud"):
+        """The project as a user sees it, inside an open read-only session."""
+        with self.factory() as session:
+            yield get_project(session, self.actors[as_user], project_id)
+
+
+def project_input(**overrides) -> ops.ProjectInput:
+    values = {
+        "title": "雁江区留守儿童助学项目",
+        "purpose": "education",
+        "implementing_unit": "雁江区民政局",
+        "payee": "雁江区希望小学",
+        "requested_amount": "120000.00",
+        "summary": "为120名留守儿童提供学习用品和助学金。",
+        "budget": [("助学金", "100000.00"), ("学习用品", "20000.00")],
+        "counts": {"left_behind": 100, "in_difficulty": 20},
+        "tranches": [(dt.date(2026, 7, 10), "72000.00", "none"),
+                     (dt.date(2026, 9, 10), "48000.00", "progress_report")],
+        "progress_report_due": dt.date(2026, 8, 31),
+        "final_report_due": dt.date(2026, 12, 31),
+    }
+    values.update(overrides)
+    return ops.ProjectInput(**values)
+
+
+@pytest.fixture
+def world(factory, make_fund, post) -> World:
+    make_fund("ZYS", opened_on=dt.date(2025, 1, 1))
+    make_fund("YJQ", parent="ZYS")
+    make_fund("AYX", parent="ZYS")
+    for code in ("YJQ", "AYX"):
+        post("seed", code, date=dt.date(2025, 1, 5), amount="1000000", doc_no="资财〔2025〕1号")
+        post("allocation", code, date=dt.date(2025, 1, 6), amount="500000", purpose="education")
+    actors = {}
+    with transaction(factory) as session:
+        session.add(FundPolicy(fund_id=find_fund(session, "YJQ").id,
+                               dual_approval_threshold=Decimal("100000.00")))
+        for name, (role, fund) in USERS.items():
+            user = add_user(session, CONSOLE, username=name, display_name=name, role=role,
+                            fund_code=fund, password=PASSWORD)
+            actors[name] = user.actor()
+    return World(factory, actors)
+
+
+@pytest.fixture
+def protector() -> Protector:
+    data_key, hash_key = generate_keys()
+    return Protector(data_key.encode(), hash_key.encode())
+
+
+@pytest.fixture
+def draft(world) -> int:
+    return world.run("ca", ops.create_project, data=project_input())
+
+
+@pytest.fixture
+def checked(world, draft) -> int:
+    world.run("ca", ops.submit, draft)
+    world.run("co", ops.check, draft, no_conflict=True)
+    return draft
+
+
+@pytest.fixture
+def approved(world, checked) -> int:
+    assert world.run("fin1", ops.approve, checked, amount="120000", no_conflict=True) is False
+    assert world.run("fin2", ops.approve, checked, amount="120000", no_conflict=True) is True
+    return checked
+
+

@@ -1,0 +1,290 @@
+"""Every transition, its ledger entry, and every refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from audit.models import AuditRecord
+from core.db import transaction
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from grants import operations as ops
+from grants.models import Project
+from grants.states import State
+from ledger.balances import available, balances
+from ledger.journal import find_fund
+from ledger.verify import verify_fund
+from tests.grants.conftest import project_input
+from webapp.auth.users import declare_related_party, find_user
+
+D = Decimal
+
+
+def state_of(world, pid):
+    with world.reading(pid) as project:
+        return project.state
+
+
+def book(world, code="YJQ"):
+    with world.factory() as session:
+        return balances(session, find_fund(session, code))
+
+
+def test_a_project_from_draft_to_closed(world, approved):
+    pid = approved
+    assert state_of(world, pid) == "approved"
+    assert book(world)["Liabilities:GrantsPayable:Education"] == D("-120000.00")
+
+    world.run("ca", ops.request_tranche, pid, seq=1)
+    world.run("fin1", ops.approve_tranche, pid, seq=1, no_conflict=True)
+    world.run("co", ops.pay_tranche, pid, seq=1, bank_ref="ZF-001")
+    assert state_of(world, pid) == "partially_paid"
+
+    with world.reading(pid) as p:
+        progress = next(r.id for r in p.reports if r.kind == "progress")
+        final = next(r.id for r in p.reports if r.kind == "final")
+    with pytest.raises(InvalidInput):  # tranche 2 waits on the progress report
+        world.run("ca", ops.request_tranche, pid, seq=2)
+    world.run("ca", ops.file_report, pid, report_id=progress, body="进展顺利")
+    world.run("fin2", ops.accept_report, pid, report_id=progress)
+    world.run("ca", ops.request_tranche, pid, seq=2)
+    world.run("fin2", ops.approve_tranche, pid, seq=2, no_conflict=True)
+    world.run("co", ops.pay_tranche, pid, seq=2, bank_ref="ZF-002")
+    assert state_of(world, pid) == "paid"
+
+    world.run("ca", ops.file_report, pid, report_id=final, body="项目完成", spent_amount="118500")
+    world.run("fin1", ops.accept_report, pid, report_id=final)
+    assert state_of(world, pid) == "completed"
+    with pytest.raises(InvalidInput):  # ¥1,500 unspent must come back first
+        world.run("fin1", ops.close, pid)
+    world.run("co", ops.return_unspent, pid, bank_ref="TH-1")
+    world.run("fin1", ops.close, pid)
+    assert state_of(world, pid) == "closed"
+
+    b = book(world)
+    assert b["Expenses:Grants:Education"] == D("118500.00")
+    assert b["Liabilities:GrantsPayable:Education"] == D("0.00")
+    assert b["Assets:Fund:Education"] == D("381500.00")
+    with world.reading(pid) as p:
+        actions = [t.action for t in p.transitions]
+        assert actions[:4] == ["create", "submit", "check", "approve_first"]
+        assert actions[-1] == "close"
+        approval = next(t for t in p.transitions if t.action == "approve")
+        assert approval.ledger_ref.startswith("YJQ#")
+    with world.factory() as session:
+        assert verify_fund(session, find_fund(session, "YJQ")).ok
+
+
+def test_below_the_threshold_one_approver_suffices(world, factory):
+    pid = world.run("ca", ops.create_project, data=project_input(
+        requested_amount="50000", budget=[("助学金", "50000")],
+        tranches=[(dt.date(2026, 7, 10), "50000", "none")], progress_report_due=None))
+    world.run("ca", ops.submit, pid)
+    world.run("co", ops.check, pid, no_conflict=True)
+    assert world.run("fin1", ops.approve, pid, amount="50000", no_conflict=True) is True
+    assert state_of(world, pid) == "approved"
+
+
+def test_dual_approval_needs_two_different_people_and_one_amount(world, checked):
+    world.run("fin1", ops.approve, checked, amount="110000", no_conflict=True)
+    with pytest.raises(PermissionDenied):
+        world.run("fin1", ops.approve, checked, amount="110000", no_conflict=True)
+    with pytest.raises(Conflict):
+        world.run("fin2", ops.approve, checked, amount="120000", no_conflict=True)
+    assert state_of(world, checked) == "checked"
+    assert world.run("fin2", ops.approve, checked, amount="110000", no_conflict=True)
+    with world.reading(checked) as p:
+        assert p.approved_amount == D("110000.00")
+        # A lower approval scales the tranches; the last takes the rounding.
+        assert [t.amount for t in p.tranches] == [D("66000.00"), D("44000.00")]
+
+
+def test_approval_beyond_available_money_shows_both_amounts(world, factory, post):
+    pid = world.run("ca", ops.create_project, data=project_input(
+        requested_amount="90000", budget=[("助学金", "90000")],
+        tranches=[(dt.date(2026, 7, 10), "90000", "none")], progress_report_due=None))
+    world.run("ca", ops.submit, pid)
+    world.run("co", ops.check, pid, no_conflict=True)
+    # Meanwhile another project took most of the education money.
+    post("commitment", "YJQ", date=dt.date(2026, 6, 1), amount="450000", grant="OTHER",
+         purpose="education")
+    with pytest.raises(RuleViolation) as caught:
+        world.run("fin1", ops.approve, pid, amount="90000", no_conflict=True)
+    assert caught.value.rule == "available-nonnegative"
+    assert "¥50,000.00" in caught.value.message and "¥90,000.00" in caught.value.message
+    # The transition, the entry and the audit record all rolled back together.
+    assert state_of(world, pid) == "checked"
+    with factory() as session:
+        assert not session.execute(select(AuditRecord).where(
+            AuditRecord.action == "project.approve")).first()
+        assert available(session, find_fund(session, "YJQ"), "Education") == D("50000.00")
+
+
+def test_check_refuses_when_the_purpose_cannot_pay(world):
+    pid = world.run("ca", ops.create_project, data=project_input(
+        purpose="medical", requested_amount="1000", budget=[("药费", "1000")],
+        tranches=[(dt.date(2026, 7, 10), "1000", "none")], progress_report_due=None))
+    world.run("ca", ops.submit, pid)
+    with pytest.raises(InvalidInput) as caught:
+        world.run("co", ops.check, pid, no_conflict=True)
+    assert "¥0.00" in caught.value.message
+
+
+def test_return_and_resubmit_keeps_history(world, draft):
+    world.run("ca", ops.submit, draft)
+    with pytest.raises(InvalidInput):
+        world.run("co", ops.return_for_revision, draft, reason=" ")
+    world.run("co", ops.return_for_revision, draft, reason="预算明细不清")
+    assert state_of(world, draft) == "returned"
+    with world.reading(draft) as p:
+        version = p.version
+    world.run("ca", ops.update_draft, draft, version=version,
+              data=project_input(title="修改后的项目"))
+    with pytest.raises(Conflict):  # a form built on the old version
+        world.run("ca", ops.update_draft, draft, version=version, data=project_input())
+    world.run("ca", ops.submit, draft)
+    with world.reading(draft) as p:
+        assert p.title == "修改后的项目"
+        assert [t.action for t in p.transitions] == ["create", "submit", "return", "edit",
+                                                     "submit"]
+        assert p.transitions[2].reason == "预算明细不清"
+
+
+def test_rejection(world, checked):
+    world.run("fin1", ops.reject, checked, reason="不符合资助条件")
+    assert state_of(world, checked) == "rejected"
+    with pytest.raises(PermissionDenied):
+        world.run("fin1", ops.approve, checked, amount="1", no_conflict=True)
+
+
+def test_cancellation_releases_what_is_unpaid(world, approved):
+    world.run("ca", ops.request_tranche, approved, seq=1)
+    world.run("fin1", ops.approve_tranche, approved, seq=1, no_conflict=True)
+    world.run("co", ops.pay_tranche, approved, seq=1, bank_ref="ZF-9")
+    world.run("fin2", ops.cancel, approved, reason="学校撤并")
+    b = book(world)
+    assert b["Liabilities:GrantsPayable:Education"] == D("0.00")
+    assert b["Expenses:Grants:Education"] == D("72000.00")
+    assert state_of(world, approved) == "cancelled"
+
+
+@pytest.mark.parametrize(("user", "step", "kwargs", "refusal"), [
+    ("co", ops.submit, {}, PermissionDenied),                       # wrong role
+    ("fin1", ops.check, {"no_conflict": True}, PermissionDenied),   # finance does not check
+    ("aud", ops.reject, {"reason": "x"}, PermissionDenied),         # auditors only read
+    ("city_fin", ops.reject, {"reason": "x"}, PermissionDenied),    # city reads, never acts
+    ("admin", ops.check, {"no_conflict": True}, NotFound),          # admins never see money
+])
+def test_wrong_people_are_refused(world, draft, user, step, kwargs, refusal):
+    world.run("ca", ops.submit, draft)
+    with pytest.raises(refusal):
+        world.run(user, step, draft, **kwargs)
+    assert state_of(world, draft) == "submitted"
+
+
+def test_other_jurisdictions_cannot_even_see_a_project(world, draft):
+    with pytest.raises(NotFound):
+        world.run("ay_ca", ops.submit, draft)
+    with pytest.raises(NotFound):
+        world.run("ay_fin", ops.reject, draft, reason="x")
+    with world.reading(draft, as_user="city_aud") as project:  # the city reads down
+        assert project.ref.startswith("YJQ-")
+    with pytest.raises(NotFound), world.reading(draft, as_user="admin"):
+        pass
+
+
+def test_checks_and_approvals_need_a_conflict_declaration(world, draft):
+    world.run("ca", ops.submit, draft)
+    with pytest.raises(InvalidInput):
+        world.run("co", ops.check, draft, no_conflict=False)
+    assert state_of(world, draft) == "submitted"
+
+
+def test_a_related_party_must_recuse(world, draft, factory):
+    with transaction(factory) as session:
+        declare_related_party(session, world["co"], find_user(session, "co"), "雁江区希望小学")
+    world.run("ca", ops.submit, draft)
+    with pytest.raises(PermissionDenied) as caught:
+        world.run("co", ops.check, draft, no_conflict=True)
+    assert "雁江区希望小学" in caught.value.message
+    world.run("co2", ops.check, draft, no_conflict=True)  # a colleague without the tie
+
+
+def test_tranche_steps_in_order_and_by_the_right_people(world, approved):
+    with pytest.raises(Conflict):
+        world.run("fin1", ops.approve_tranche, approved, seq=1, no_conflict=True)
+    world.run("ca", ops.request_tranche, approved, seq=1)
+    with pytest.raises(Conflict):
+        world.run("co", ops.pay_tranche, approved, seq=1, bank_ref="X")
+    with pytest.raises(PermissionDenied):
+        world.run("co", ops.approve_tranche, approved, seq=1, no_conflict=True)
+    world.run("fin1", ops.approve_tranche, approved, seq=1, no_conflict=True)
+    with pytest.raises(PermissionDenied):  # finance approved it; only the office pays
+        world.run("fin2", ops.pay_tranche, approved, seq=1, bank_ref="X")
+    with pytest.raises(InvalidInput):
+        world.run("co", ops.pay_tranche, approved, seq=1, bank_ref="")
+    world.run("co", ops.pay_tranche, approved, seq=1, bank_ref="ZF-1")
+    with pytest.raises(InvalidInput):
+        world.run("ca", ops.request_tranche, approved, seq=7)
+
+
+def test_reports_are_flagged_overdue_and_can_be_returned(world, approved):
+    with world.reading(approved) as p:
+        progress = next(r for r in p.reports if r.kind == "progress")
+        assert not progress.overdue(dt.date(2026, 8, 31))
+        assert progress.overdue(dt.date(2026, 9, 1))
+        report_id = progress.id
+    world.run("ca", ops.file_report, approved, report_id=report_id, body="进度报告")
+    world.run("fin1", ops.return_report, approved, report_id=report_id, reason="缺少照片")
+    with world.reading(approved) as p:
+        report = next(r for r in p.reports if r.id == report_id)
+        assert (report.state, report.return_reason) == ("due", "缺少照片")
+
+
+def test_final_report_cannot_claim_more_than_was_paid(world, approved):
+    with world.reading(approved) as p:
+        final = next(r.id for r in p.reports if r.kind == "final")
+    with pytest.raises(InvalidInput):
+        world.run("ca", ops.file_report, approved, report_id=final, body="完成",
+                  spent_amount="1")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("requested_amount", "-5"), ("requested_amount", "abc"), ("title", ""),
+    ("purpose", "holidays"), ("counts", {"left_behind": 0}), ("counts", {"aliens": 3}),
+    ("budget", [("助学金", "1")]), ("tranches", [(dt.date(2026, 7, 1), "1", "none")]),
+    ("final_report_due", None),
+])
+def test_bad_drafts_are_refused_and_nothing_is_saved(world, factory, field, value):
+    with pytest.raises(InvalidInput):
+        world.run("ca", ops.create_project, data=project_input(**{field: value}))
+    with factory() as session:
+        assert session.execute(select(Project)).first() is None
+
+
+def test_only_civil_affairs_drafts(world):
+    with pytest.raises(PermissionDenied):
+        world.run("fin1", ops.create_project, data=project_input())
+
+
+def test_available_steps_follow_the_state_and_role(world, checked):
+    with world.factory() as session:
+        from grants.access import get_project
+
+        project = get_project(session, world["fin1"], checked)
+        assert set(ops.available_steps(session, world["fin1"], project)) == {
+            "return", "reject", "approve"}
+        assert ops.available_steps(session, world["ca"], project) == []
+        assert ops.available_steps(session, world["city_fin"], project) == []
+
+
+def test_every_transition_is_audited_without_personal_data(world, approved, factory):
+    with factory() as session:
+        actions = session.execute(select(AuditRecord.action).where(
+            AuditRecord.subject_type == "project")).scalars().all()
+    assert actions == ["project.create", "project.submit", "project.check",
+                       "project.approve_first", "project.approve"]
+    assert State.APPROVED.value == state_of(world, approved)
