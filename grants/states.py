@@ -105,3 +105,20 @@ STEPS: dict[str, Step] = {step.name: step for step in (
     Step("cancel", N_("Cancel the project"), _all(UNDER_WAY - {State.PAID}, "finance"),
          State.CANCELLED, reason=True, posts="release"),
 )}
+
+REPORT_LABELS = {"progress": N_("Progress report"), "final": N_("Final report")}
+REPORT_STATE_LABELS = {"due": N_("Due"), "filed": N_("Filed"), "accepted": N_("Accepted")}
+TRANCHE_STATE_LABELS = {
+    "planned": N_("Planned"),
+    "requested": N_("Requested"),
+    "approved": N_("Approved for payment"),
+    "paid": N_("Paid"),
+}
+
+# Timeline entries: every step, plus what is not a step of its own.
+ACTION_LABELS = {
+    **{name: step.label for name, step in STEPS.items()},
+    "create": N_("Drafted"),
+    "edit": N_("Edited"),
+    "approve_first": N_("First of two approvals"),
+}

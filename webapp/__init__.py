@@ -1,4 +1,4 @@
-"""The Flask shell over the domain packages: app factory, CLI, and (later) pages and API."""
+"""The Flask shell over the domain packages: app factory, pages, CLI."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import os
 from flask import Flask
 
 from webapp import config as app_config
-from webapp.extensions import db
+from webapp.extensions import csrf, db, login_manager
+
+# Pages may load only what the app itself serves: no CDN, no inline script.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
 def create_app(overrides: dict[str, object] | None = None) -> Flask:
@@ -17,5 +21,32 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.config.update(app_config.from_environment(app.instance_path))
     if overrides:
         app.config.update(overrides)
+
+    from webapp import errors, i18n  # noqa: PLC0415
+    from webapp.admin.routes import bp as admin_bp  # noqa: PLC0415
+    from webapp.auth.routes import bp as auth_bp  # noqa: PLC0415
+    from webapp.main.routes import bp as main_bp  # noqa: PLC0415
+    from webapp.projects.routes import bp as projects_bp  # noqa: PLC0415
+
     db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    i18n.init_app(app)
+    errors.init_app(app)
+    for blueprint in (auth_bp, main_bp, projects_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     return app

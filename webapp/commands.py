@@ -386,3 +386,32 @@ def demo_command(years: int, if_empty: bool) -> None:
     finally:
         session.close()
     click.echo(_("Demo data ready: {count} funds.", count=len(funds)))
+
+
+# --- users -----------------------------------------------------------------------
+
+user_group = AppGroup("user", help="Users of the web app.")
+cli.add_command(user_group)
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(
+    ["civil_affairs", "charity_office", "finance", "auditor", "admin"]))
+@click.option("--fund", "fund_code", required=True, help="Jurisdiction (fund code)")
+@click.option("--name", "display_name", help="Display name; the user name when omitted")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input (never from the command line)")
+@in_transaction
+def user_add(session: Session, username: str, role: str, fund_code: str,
+             display_name: str | None, password_stdin: bool) -> None:
+    """Create a user from a script; the password comes on standard input:
+
+    echo "$PW" | specialfund user add NAME --role ROLE --fund CODE --password-stdin
+    """
+    from webapp.auth.users import add_user  # noqa: PLC0415
+
+    password = sys.stdin.readline().rstrip("\n")
+    user = add_user(session, actor(), username=username, display_name=display_name or username,
+                    role=role, fund_code=fund_code, password=password)
+    click.echo(_("User {name} created.", name=user.username))

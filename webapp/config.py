@@ -1,14 +1,57 @@
-"""Configuration from the environment, with an embedded SQLite default."""
+"""Configuration from the environment, with an embedded SQLite default.
+
+Secrets (the session key and the two keys that protect children's data) come from
+the environment in production. For a local install they are generated once into
+``instance/secrets.toml`` (mode 0600) so that `make run` works out of the box;
+they are never stored in the database.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
+import tomllib
 from pathlib import Path
+
+from grants.protection import generate_keys
+
+
+def _instance_secrets(instance: Path) -> dict[str, str]:
+    path = instance / "secrets.toml"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        data_key, hash_key = generate_keys()
+        path.write_text(
+            "# Generated for this installation. Keep it out of backups of the database:\n"
+            "# the data key decrypts children's personal data.\n"
+            f'SECRET_KEY = "{secrets.token_hex(32)}"\n'
+            f'SPECIALFUND_DATA_KEY = "{data_key}"\n'
+            f'SPECIALFUND_HASH_KEY = "{hash_key}"\n', encoding="utf-8")
+        path.chmod(0o600)
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def from_environment(instance_path: str) -> dict[str, object]:
-    default_db = Path(instance_path) / "specialfund.db"
+    instance = Path(instance_path)
+    local = {}
+    needed = ("SECRET_KEY", "SPECIALFUND_DATA_KEY", "SPECIALFUND_HASH_KEY")
+    if not all(os.environ.get(k) for k in needed):
+        local = _instance_secrets(instance)
+    sqlite = f"sqlite:///{instance / 'specialfund.db'}"
     return {
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{default_db}",
-        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or sqlite,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or local["SECRET_KEY"],
+        "DATA_KEY": os.environ.get("SPECIALFUND_DATA_KEY") or local["SPECIALFUND_DATA_KEY"],
+        "HASH_KEY": os.environ.get("SPECIALFUND_HASH_KEY") or local["SPECIALFUND_HASH_KEY"],
+        "ATTACHMENTS_DIR": str(instance / "attachments"),
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Off only for plain-http local use (make run sets it); production serves https.
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") != "0",
+        "REMEMBER_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") != "0",
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "PER_PAGE": 20,
     }

@@ -6,15 +6,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine, make_session_factory, transaction
+from core.db import begin_write, make_engine, make_session_factory, transaction
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class Database:
-    """Holds one engine and session factory per app."""
+    """One engine and session factory per app, and a session per request.
+
+    A request that may write begins its transaction as a writer; the request
+    commits once when it succeeds and rolls back when it fails (STYLE habit 7).
+    """
 
     def __init__(self) -> None:
         self._engines: list[Engine] = []
@@ -26,11 +35,8 @@ class Database:
         engine = make_engine(url)
         self._engines.append(engine)
         app.extensions["specialfund.db"] = (engine, make_session_factory(engine))
-
-    def dispose_all(self) -> None:
-        """Close every pooled connection (a console command is done with them)."""
-        while self._engines:
-            self._engines.pop().dispose()
+        app.after_request(self._finish)
+        app.teardown_request(self._close)
 
     @property
     def engine(self) -> Engine:
@@ -40,10 +46,45 @@ class Database:
     def factory(self) -> sessionmaker[Session]:
         return current_app.extensions["specialfund.db"][1]
 
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            session = self.factory()
+            if request.method in WRITE_METHODS:
+                begin_write(session)
+            g.db_session = session
+        return g.db_session
+
+    def _finish(self, response):  # type: ignore[no-untyped-def]
+        session = g.pop("db_session", None)
+        if session is not None:
+            try:
+                if request.method in WRITE_METHODS and response.status_code < 400:
+                    session.commit()
+                else:
+                    session.rollback()
+            finally:
+                session.close()
+        return response
+
+    def _close(self, _error: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:  # the request failed before a response was made
+            session.rollback()
+            session.close()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with transaction(self.factory) as session:
             yield session
 
+    def dispose_all(self) -> None:
+        """Close every pooled connection (a console command is done with them)."""
+        while self._engines:
+            self._engines.pop().dispose()
+
 
 db = Database()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()

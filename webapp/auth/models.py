@@ -34,6 +34,17 @@ class User(Base):
 
     fund: Mapped[Fund] = relationship(lazy="joined")
 
+    # flask-login protocol, kept here so the model needs no Flask import.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
     def actor(self) -> Actor:
         return Actor(self.username, self.role, self.id, self.fund.code,
                      self.fund.level == "city")

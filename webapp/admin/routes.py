@@ -1,0 +1,135 @@
+"""Administration: users and funds of the administrator's jurisdiction -- never money."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from sqlalchemy import select
+
+import audit
+from core.errors import DomainError
+from core.i18n import gettext
+from core.money import parse_amount
+from grants.models import FundPolicy, RelatedParty
+from grants.operations import dual_threshold
+from ledger.funds import add_fund
+from ledger.journal import find_fund
+from ledger.models import Fund
+from webapp.admin.forms import FundForm, PolicyForm, RelatedPartyForm, UserForm
+from webapp.auth.access import current_actor, roles_required
+from webapp.auth.models import User
+from webapp.auth.users import add_user, declare_related_party, set_active
+from webapp.extensions import db
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _funds() -> list[Fund]:
+    """The administrator's fund and, for a city administrator, the counties below it."""
+    own = find_fund(db.session, current_actor().fund or "")
+    if own.level == "city":
+        return [own, *db.session.execute(
+            select(Fund).where(Fund.parent_id == own.id).order_by(Fund.id)).scalars()]
+    return [own]
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.fund_id not in {f.id for f in _funds()}:
+        abort(404)
+    return user
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@roles_required("admin")
+def users():  # type: ignore[no-untyped-def]
+    funds = _funds()
+    form = UserForm()
+    form.fund.choices = [(f.code, str(f.name)) for f in funds]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = add_user(db.session, current_actor(), username=form.username.data or "",
+                            display_name=form.display_name.data or "",
+                            role=form.role.data or "", fund_code=form.fund.data or "",
+                            password=form.password.data or "")
+        except DomainError as error:
+            flash(error.message, "error")
+            status = 422
+        else:
+            flash(gettext("User {name} created.", name=user.username), "success")
+            return redirect(url_for("admin.users"))
+    elif form.errors:
+        status = 422
+    people = db.session.execute(select(User).where(User.fund_id.in_([f.id for f in funds]))
+                                .order_by(User.fund_id, User.role, User.username)).scalars().all()
+    parties = {}
+    for row in db.session.execute(select(RelatedParty).where(
+            RelatedParty.user_id.in_([u.id for u in people]))).scalars():
+        parties.setdefault(row.user_id, []).append(row.party)
+    return render_template("admin/users.html", form=form, users=people, parties=parties,
+                           party_form=RelatedPartyForm()), status
+
+
+@bp.route("/users/<int:user_id>/active/<int:active>", methods=["POST"])
+@roles_required("admin")
+def activate(user_id: int, active: int):  # type: ignore[no-untyped-def]
+    user = _user(user_id)
+    if user.id == current_actor().user_id:
+        abort(403)
+    set_active(db.session, current_actor(), user, bool(active))
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/related", methods=["POST"])
+@roles_required("admin")
+def related(user_id: int):  # type: ignore[no-untyped-def]
+    user = _user(user_id)
+    form = RelatedPartyForm()
+    if form.validate_on_submit():
+        declare_related_party(db.session, current_actor(), user, form.party.data or "")
+        flash(gettext("Declaration recorded."), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/funds", methods=["GET", "POST"])
+@roles_required("admin")
+def funds():  # type: ignore[no-untyped-def]
+    funds = _funds()
+    form = FundForm()
+    status = 200
+    if funds[0].level == "city" and form.validate_on_submit():
+        try:
+            fund = add_fund(db.session, current_actor(), code=form.code.data or "",
+                            name_zh=form.name_zh.data or "", name_en=form.name_en.data or "",
+                            opened_on=form.opened_on.data, parent_code=funds[0].code)
+        except DomainError as error:
+            flash(error.message, "error")
+            status = 422
+        else:
+            flash(gettext("Fund {code} opened.", code=fund.code), "success")
+            return redirect(url_for("admin.funds"))
+    thresholds = {f.id: dual_threshold(db.session, f) for f in funds}
+    return render_template("admin/funds.html", funds=funds, form=form, thresholds=thresholds,
+                           policy_form=PolicyForm()), status
+
+
+@bp.route("/funds/<code>/policy", methods=["POST"])
+@roles_required("admin")
+def policy(code: str):  # type: ignore[no-untyped-def]
+    fund = next((f for f in _funds() if f.code == code), None)
+    if fund is None:
+        abort(404)
+    form = PolicyForm()
+    if form.validate_on_submit():
+        value = parse_amount(form.threshold.data or "")
+        row = db.session.get(FundPolicy, fund.id)
+        before = str(row.dual_approval_threshold) if row else None
+        if row is None:
+            db.session.add(FundPolicy(fund_id=fund.id, dual_approval_threshold=value))
+        else:
+            row.dual_approval_threshold = value
+        audit.record(db.session, current_actor(), "fund.policy", "fund", fund.code,
+                     before={"dual_approval_threshold": before},
+                     after={"dual_approval_threshold": str(value)})
+        flash(gettext("Threshold saved."), "success")
+    return redirect(url_for("admin.funds"))

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from core.i18n import N_
+
+
+class LoginForm(FlaskForm):
+    username = StringField(N_("User name"), validators=[DataRequired(), Length(max=40)])
+    password = PasswordField(N_("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(N_("Current password"), validators=[DataRequired()])
+    new = PasswordField(N_("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(N_("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("new")])

@@ -1,0 +1,69 @@
+"""Language for the web: Simplified Chinese by default, English by a switch.
+
+Flask-Babel selects the locale (the user's choice kept in the session, else
+Chinese) and formats dates; the messages themselves come from the one catalog
+in core/translations through ``core.i18n``, which the domain packages share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask import Flask, session
+from flask_babel import format_date, get_locale
+
+from core.actors import ROLE_LABELS
+from core.i18n import LOCALES, gettext, normalize_locale, set_locale
+from core.money import format_cny
+from grants.states import (
+    ACTION_LABELS,
+    REPORT_LABELS,
+    REPORT_STATE_LABELS,
+    TRANCHE_STATE_LABELS,
+)
+from webapp.extensions import babel
+
+
+def select_locale() -> str:
+    return normalize_locale(session.get("lang"))
+
+
+def _apply_locale() -> None:
+    set_locale(str(get_locale()))
+
+
+def money(value: Decimal | None) -> str:
+    return "—" if value is None else format_cny(value)
+
+
+def day(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return format_date(value, format="medium")
+
+
+def moment(value: dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def translate(message: str, **params: object) -> str:
+    return gettext(message, **params)
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.before_request(_apply_locale)
+    app.jinja_env.globals.update(
+        _=translate, LOCALES=LOCALES, role_labels=ROLE_LABELS, report_labels=REPORT_LABELS,
+        report_state_labels=REPORT_STATE_LABELS, tranche_labels=TRANCHE_STATE_LABELS,
+        action_labels=ACTION_LABELS)
+
+    @app.context_processor
+    def locale_context() -> dict[str, object]:
+        return {"current_locale": normalize_locale(str(get_locale()))}
+    app.jinja_env.filters.update(money=money, day=day, moment=moment)

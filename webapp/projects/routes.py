@@ -1,0 +1,307 @@
+"""Project pages: list, draft, edit, view, every workflow step, attachments and the
+beneficiary list. Each view only translates between the web and ``grants``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.actors import Actor
+from core.errors import DomainError, InvalidInput
+from core.i18n import gettext
+from grants import attachments, beneficiaries
+from grants import operations as ops
+from grants.access import can_see_children, get_project, visible_fund_ids
+from grants.models import Project
+from grants.operations import CATEGORIES, ProjectInput
+from grants.protection import Protector
+from grants.states import STATE_LABELS, STEPS, State
+from ledger.chart import load_chart
+from ledger.journal import find_entry
+from ledger.models import Fund
+from webapp.auth.access import STAFF, current_actor, roles_required
+from webapp.extensions import db
+from webapp.projects.forms import (
+    CATEGORY_LABELS,
+    AttachmentForm,
+    BeneficiaryForm,
+    ProjectForm,
+    StepForm,
+)
+
+bp = Blueprint("projects", __name__, url_prefix="/projects")
+
+
+def protector() -> Protector:
+    return Protector(str(current_app.config["DATA_KEY"]).encode(),
+                     str(current_app.config["HASH_KEY"]).encode())
+
+
+def _folder() -> Path:
+    return Path(current_app.config["ATTACHMENTS_DIR"])
+
+
+@bp.route("/")
+@roles_required(*STAFF)
+def index():  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    fund_ids = visible_fund_ids(db.session, actor)
+    funds = db.session.execute(select(Fund).where(Fund.id.in_(fund_ids))).scalars().all()
+    stmt = select(Project).where(Project.fund_id.in_(fund_ids))
+    args = request.args
+    if args.get("fund"):
+        stmt = stmt.join(Fund, Fund.id == Project.fund_id).where(Fund.code == args["fund"])
+    if args.get("purpose"):
+        stmt = stmt.where(Project.purpose == args["purpose"])
+    if args.get("state") in {s.value for s in State}:
+        stmt = stmt.where(Project.state == args["state"])
+    if args.get("year", "").isdigit():
+        stmt = stmt.where(Project.year == int(args["year"]))
+    if text := args.get("q", "").strip()[:100]:
+        pattern = f"%{text}%"
+        stmt = stmt.where(or_(Project.title.ilike(pattern), Project.ref.ilike(pattern),
+                              Project.implementing_unit.ilike(pattern)))
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    per_page = int(current_app.config["PER_PAGE"])
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, args.get("page", 1, type=int) or 1), pages)
+    projects = db.session.execute(
+        stmt.order_by(Project.updated_at.desc(), Project.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
+    chart = load_chart()
+    return render_template("projects/index.html", projects=projects, funds=funds, page=page,
+                           pages=pages, total=total, purposes=chart.purposes,
+                           state_labels=STATE_LABELS, args=args)
+
+
+def _purpose_choices() -> list[tuple[str, str]]:
+    return [(p.key, str(p.label)) for p in load_chart().purposes]
+
+
+def _input_from(form: ProjectForm) -> ProjectInput:
+    lines = [(row.item.data or "", row.amount.data or "") for row in form.budget
+             if (row.item.data or "").strip() or (row.amount.data or "").strip()]
+    tranches = []
+    for row in form.tranches:
+        if not (row.amount.data or "").strip():
+            continue
+        if row.planned_date.data is None:
+            raise InvalidInput("Give a planned date for every tranche.")
+        tranches.append((row.planned_date.data, row.amount.data, row.condition.data))
+    return ProjectInput(
+        title=form.title.data or "", purpose=form.purpose.data or "",
+        implementing_unit=form.implementing_unit.data or "", payee=form.payee.data or "",
+        requested_amount=form.requested_amount.data or "", summary=form.summary.data or "",
+        budget=lines, tranches=tranches,
+        counts={c: getattr(form, f"count_{c}").data or 0 for c in CATEGORIES},
+        progress_report_due=form.progress_report_due.data,
+        final_report_due=form.final_report_due.data)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("civil_affairs")
+def new():  # type: ignore[no-untyped-def]
+    form = ProjectForm()
+    form.purpose.choices = _purpose_choices()
+    if form.validate_on_submit():
+        try:
+            project = ops.create_project(db.session, current_actor(), _input_from(form))
+        except DomainError as error:
+            flash(error.message, "error")
+            return render_template("projects/form.html", form=form, project=None), 422
+        flash(gettext("Draft {ref} saved.", ref=project.ref), "success")
+        return redirect(url_for("projects.show", project_id=project.id))
+    status = 422 if form.errors else 200
+    return render_template("projects/form.html", form=form, project=None), status
+
+
+@bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
+@roles_required("civil_affairs")
+def edit(project_id: int):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    project = get_project(db.session, actor, project_id, for_update=request.method == "POST")
+    if project.fund.code != actor.fund or project.state not in ("draft", "returned"):
+        abort(403)
+    form = ProjectForm(obj=None if request.method == "POST" else _FormData(project))
+    form.purpose.choices = _purpose_choices()
+    if form.validate_on_submit():
+        try:
+            version = int(form.version.data or 0)
+            ops.update_draft(db.session, actor, project, version, _input_from(form))
+        except (DomainError, ValueError) as error:
+            message = error.message if isinstance(error, DomainError) else str(error)
+            flash(message, "error")
+            return render_template("projects/form.html", form=form, project=project), 422
+        flash(gettext("Changes saved."), "success")
+        return redirect(url_for("projects.show", project_id=project.id))
+    status = 422 if form.errors else 200
+    return render_template("projects/form.html", form=form, project=project), status
+
+
+class _FormData:
+    """A project seen as form data, to fill the edit form."""
+
+    def __init__(self, project: Project) -> None:
+        self.title, self.purpose = project.title, project.purpose
+        self.implementing_unit, self.payee = project.implementing_unit, project.payee
+        self.requested_amount = f"{project.requested_amount:.2f}"
+        self.summary, self.version = project.summary, project.version
+        self.budget = [{"item": b.item, "amount": f"{b.amount:.2f}"}
+                       for b in project.budget_lines]
+        self.tranches = [{"planned_date": t.planned_date, "amount": f"{t.amount:.2f}",
+                          "condition": t.condition} for t in project.tranches]
+        counts = {c.category: c.count for c in project.counts}
+        for category in CATEGORIES:
+            setattr(self, f"count_{category}", counts.get(category, 0))
+        reports = {r.kind: r.due_date for r in project.reports}
+        self.progress_report_due = reports.get("progress")
+        self.final_report_due = reports.get("final")
+
+
+@bp.route("/<int:project_id>")
+@roles_required(*STAFF)
+def show(project_id: int):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    project = get_project(db.session, actor, project_id)
+    steps = ops.available_steps(db.session, actor, project)
+    entries = []
+    refs = [t.ledger_ref for t in project.transitions if t.ledger_ref]
+    for ref in refs:
+        code, _, seq = ref.partition("#")
+        if code == project.fund.code:
+            entries.append(find_entry(db.session, project.fund, int(seq)))
+    children = None
+    if can_see_children(actor, project):
+        children = beneficiaries.list_children(db.session, actor, protector(), project)
+    purpose = load_chart(project.fund.chart).purpose(project.purpose)
+    return render_template(
+        "projects/show.html", project=project, steps=steps, step_defs=STEPS, entries=entries,
+        children=children, purpose=purpose, state_labels=STATE_LABELS, form=StepForm(),
+        attachment_form=AttachmentForm(), beneficiary_form=BeneficiaryForm(),
+        category_labels=CATEGORY_LABELS, unspent=ops.unspent(project),
+        threshold=ops.dual_threshold(db.session, project.fund), today=clock.today(),
+        first_approvals=[a for a in project.approvals if a.stage == "approve" and not a.void])
+
+
+def _conflict(f: StepForm) -> bool:
+    return bool(f.no_conflict.data)
+
+
+# Each step: the operation called with what the step form carries.
+STEP_CALLS: dict[str, Callable[[Session, Actor, Project, StepForm], object]] = {
+    "submit": lambda s, a, p, f: ops.submit(s, a, p),
+    "return": lambda s, a, p, f: ops.return_for_revision(s, a, p, f.reason.data or ""),
+    "reject": lambda s, a, p, f: ops.reject(s, a, p, f.reason.data or ""),
+    "check": lambda s, a, p, f: ops.check(s, a, p, no_conflict=_conflict(f),
+                                          comment=f.reason.data or None),
+    "approve": lambda s, a, p, f: ops.approve(s, a, p, amount=f.amount.data or "",
+                                              no_conflict=_conflict(f),
+                                              comment=f.reason.data or None),
+    "request_tranche": lambda s, a, p, f: ops.request_tranche(s, a, p, _number(f.seq.data)),
+    "approve_tranche": lambda s, a, p, f: ops.approve_tranche(s, a, p, _number(f.seq.data),
+                                                              no_conflict=_conflict(f)),
+    "pay_tranche": lambda s, a, p, f: ops.pay_tranche(s, a, p, _number(f.seq.data),
+                                                      bank_ref=f.bank_ref.data or "",
+                                                      paid_on=f.paid_on.data),
+    "file_report": lambda s, a, p, f: ops.file_report(s, a, p, _number(f.report_id.data),
+                                                      body=f.body.data or "",
+                                                      spent_amount=f.spent_amount.data or "0"),
+    "accept_report": lambda s, a, p, f: ops.accept_report(s, a, p, _number(f.report_id.data)),
+    "return_report": lambda s, a, p, f: ops.return_report(s, a, p, _number(f.report_id.data),
+                                                          f.reason.data or ""),
+    "return_unspent": lambda s, a, p, f: ops.return_unspent(s, a, p,
+                                                            bank_ref=f.bank_ref.data or "",
+                                                            received_on=f.paid_on.data),
+    "close": lambda s, a, p, f: ops.close(s, a, p),
+    "cancel": lambda s, a, p, f: ops.cancel(s, a, p, f.reason.data or ""),
+}
+
+
+def _number(value: int | None) -> int:
+    if value is None:
+        raise InvalidInput("Please check what you entered.")
+    return value
+
+
+@bp.route("/<int:project_id>/steps/<name>", methods=["POST"])
+@roles_required(*STAFF)
+def step(project_id: int, name: str):  # type: ignore[no-untyped-def]
+    if name not in STEP_CALLS:
+        abort(404)
+    project = get_project(db.session, current_actor(), project_id, for_update=True)
+    form = StepForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("Please check what you entered.")
+    STEP_CALLS[name](db.session, current_actor(), project, form)
+    flash(gettext("Done: {step}.", step=gettext(STEPS[name].label)), "success")
+    return redirect(url_for("projects.show", project_id=project.id))
+
+
+@bp.route("/<int:project_id>/attachments", methods=["POST"])
+@roles_required(*STAFF)
+def upload(project_id: int):  # type: ignore[no-untyped-def]
+    project = get_project(db.session, current_actor(), project_id)
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("Choose a file to attach.")
+    upload_file = form.file.data
+    attachments.store(db.session, current_actor(), project,
+                      filename=upload_file.filename or "attachment",
+                      data=upload_file.read(attachments.MAX_BYTES + 1), folder=_folder())
+    flash(gettext("File attached."), "success")
+    return redirect(url_for("projects.show", project_id=project.id) + "#attachments")
+
+
+@bp.route("/<int:project_id>/attachments/<int:attachment_id>")
+@roles_required(*STAFF)
+def download(project_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    project = get_project(db.session, actor, project_id)
+    row, path = attachments.open_attachment(actor, project, attachment_id, _folder())
+    return send_file(path, mimetype=row.content_type, as_attachment=True,
+                     download_name=row.original_name, max_age=0)
+
+
+@bp.route("/<int:project_id>/beneficiaries", methods=["POST"])
+@roles_required("civil_affairs")
+def add_child(project_id: int):  # type: ignore[no-untyped-def]
+    project = get_project(db.session, current_actor(), project_id, for_update=True)
+    form = BeneficiaryForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("Please check what you entered.")
+    beneficiaries.add_beneficiary(
+        db.session, current_actor(), protector(), project, name=form.name.data or "",
+        id_number=form.id_number.data or "", category=form.category.data or "",
+        guardian=form.guardian.data, guardian_consent=bool(form.guardian_consent.data))
+    flash(gettext("Child added to the list."), "success")
+    return redirect(url_for("projects.show", project_id=project.id) + "#children")
+
+
+@bp.route("/<int:project_id>/beneficiaries/<int:child_id>/id", methods=["POST"])
+@roles_required("civil_affairs", "auditor")
+def reveal(project_id: int, child_id: int):  # type: ignore[no-untyped-def]
+    """Shows one clear ID number on a page of its own (POST: never in a URL or history)."""
+    actor = current_actor()
+    project = get_project(db.session, actor, project_id)
+    if not StepForm().validate_on_submit():
+        raise InvalidInput("Please check what you entered.")
+    number = beneficiaries.reveal_id(db.session, actor, protector(), project, child_id)
+    response = current_app.make_response(render_template(
+        "projects/reveal.html", project=project, number=number))
+    response.headers["Cache-Control"] = "no-store"
+    return response
