@@ -75,11 +75,11 @@ def store(session: Session, actor: Actor, project: Project, *, filename: str, da
     stored = uuid.uuid4().hex + extension
     folder.mkdir(parents=True, exist_ok=True)
     (folder / stored).write_bytes(data)
-    row = Attachment(project_id=project.id, original_name=_safe_name(filename),
+    row = Attachment(original_name=_safe_name(filename),
                      stored_name=stored, content_type=content_type, size=len(data),
                      sha256=hashlib.sha256(data).hexdigest(), uploaded_by=actor.user_id,
                      uploaded_at=clock.now())
-    session.add(row)
+    project.attachments.append(row)
     session.flush()
     audit.record(session, actor, "attachment.add", "project", project.ref,
                  after={"attachment": row.id, "name": row.original_name, "sha256": row.sha256,

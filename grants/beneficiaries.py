@@ -46,14 +46,14 @@ def add_beneficiary(session: Session, actor: Actor, protector: Protector, projec
     if session.execute(select(Beneficiary.id).where(
             Beneficiary.project_id == project.id, Beneficiary.id_hash == digest)).first():
         raise Conflict("This child is already on the project's list.")
-    row = Beneficiary(project_id=project.id, category=category,
+    row = Beneficiary(category=category,
                       name_ct=protector.encrypt(child), id_number_ct=protector.encrypt(number),
                       id_hash=digest, id_masked=mask_id(number),
                       guardian_ct=protector.encrypt(guardian_name) if guardian_name else None,
                       under_14=under_14, guardian_consent=bool(guardian_consent),
                       consent_date=today if guardian_consent else None,
                       added_by=actor.user_id, added_at=clock.now())
-    session.add(row)
+    project.beneficiaries.append(row)
     session.flush()
     # The audit trail names the record, never the child.
     audit.record(session, actor, "beneficiary.add", "beneficiary", row.id,

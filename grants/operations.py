@@ -144,10 +144,11 @@ def _apply(session: Session, project: Project, valid: _Valid) -> None:
 def _record(session: Session, actor: Actor, project: Project, action: str, before: str, *,
             reason: str | None = None, ledger_ref: str | None = None,
             details: dict[str, object] | None = None) -> None:
-    session.add(Transition(project_id=project.id, action=action, from_state=before,
-                           to_state=project.state, user_id=actor.user_id, actor=actor.name,
-                           role=actor.role, at=clock.now(), reason=reason,
-                           ledger_ref=ledger_ref))
+    # Appended through the relationship so the loaded project sees it at once.
+    project.transitions.append(Transition(
+        action=action, from_state=before, to_state=project.state, user_id=actor.user_id,
+        actor=actor.name, role=actor.role, at=clock.now(), reason=reason,
+        ledger_ref=ledger_ref))
     audit.record(session, actor, f"project.{action}", "project", project.ref,
                  before={"state": before},
                  after={"state": project.state, **(details or {})}, reason=reason)
@@ -246,8 +247,8 @@ def check(session: Session, actor: Actor, project: Project, *, no_conflict: bool
         raise InvalidInput("{purpose} available {available}, requested {requested}.",
                            purpose=purpose.label, available=format_cny(room),
                            requested=format_cny(project.requested_amount))
-    session.add(Approval(project_id=project.id, stage="check", user_id=actor.user_id,
-                         declared_no_conflict=True, at=clock.now()))
+    project.approvals.append(Approval(stage="check", user_id=actor.user_id,
+                                      declared_no_conflict=True, at=clock.now()))
     before, project.state = project.state, State.CHECKED.value
     _record(session, actor, project, "check", before, reason=_reason("check", comment))
 
@@ -279,8 +280,8 @@ def approve(session: Session, actor: Actor, project: Project, *, amount: object,
     if earlier and earlier[0].amount != value:
         raise Conflict("The first approver approved {amount}; approve the same amount or "
                        "return the project.", amount=format_cny(earlier[0].amount or ZERO))
-    session.add(Approval(project_id=project.id, stage="approve", user_id=actor.user_id,
-                         amount=value, declared_no_conflict=True, at=clock.now()))
+    project.approvals.append(Approval(stage="approve", user_id=actor.user_id, amount=value,
+                                      declared_no_conflict=True, at=clock.now()))
     why = _reason("approve", comment)
     if value > dual_threshold(session, project.fund) and not earlier:
         _record(session, actor, project, "approve_first", project.state, reason=why,
@@ -348,9 +349,9 @@ def approve_tranche(session: Session, actor: Actor, project: Project, seq: int, 
     if tranche.state != "requested":
         raise Conflict("Tranche {seq} is not waiting for approval.", seq=seq)
     tranche.state, tranche.approved_by = "approved", actor.user_id
-    session.add(Approval(project_id=project.id, tranche_id=tranche.id, stage="tranche",
-                         user_id=actor.user_id, amount=tranche.amount,
-                         declared_no_conflict=True, at=clock.now()))
+    project.approvals.append(Approval(tranche_id=tranche.id, stage="tranche",
+                                      user_id=actor.user_id, amount=tranche.amount,
+                                      declared_no_conflict=True, at=clock.now()))
     _record(session, actor, project, "approve_tranche", project.state,
             details={"tranche": seq, "amount": str(tranche.amount)})
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +19,7 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict
 from ledger import events
-from ledger.balances import available, balance
+from ledger.balances import balance
 from ledger.chart import GENERAL, load_chart
 from ledger.funds import add_fund
 from ledger.models import Fund
@@ -49,14 +47,6 @@ FINANCE = Actor("demo:finance", "finance")
 OFFICE = Actor("demo:charity_office", "charity_office")
 
 
-@dataclass
-class _Project:
-    ref: str
-    purpose: str
-    amount: Decimal
-    tranches: list[tuple[dt.date, Decimal]] = field(default_factory=list)
-
-
 def _money(rng: random.Random, low: int, high: int, step: int = 100) -> Decimal:
     return Decimal(rng.randrange(low // step, high // step + 1) * step).quantize(Decimal("0.01"))
 
@@ -71,9 +61,18 @@ def _month_days(year: int, month: int, today: dt.date) -> list[dt.date]:
     return days
 
 
-def build_demo(session: Session, *, years: int = 3,
-               commit: Callable[[], None] | None = None) -> list[Fund]:
-    """Create the six funds and post ``years`` full years plus this year to yesterday."""
+Action = tuple[dt.date, int, Callable[[], object]]
+# Adds a fund's other activity for a month (the grants workflow): (day, order, action)
+# triples merged into the month's agenda, so everything is booked in date order.
+MonthHook = Callable[[Fund, list[dt.date]], list[Action]]
+
+
+def build_demo(session: Session, *, years: int = 3, commit: Callable[[], None] | None = None,
+               after_funds: Callable[[list[Fund]], None] | None = None,
+               month_hook: MonthHook | None = None) -> list[Fund]:
+    """Create the six funds and post ``years`` full years plus this year to yesterday:
+    treasury money, donations (one keyed twice and reversed), allocations, interest,
+    bank fees, closed periods -- and whatever ``month_hook`` adds."""
     if session.execute(select(Fund.id).limit(1)).first():
         raise Conflict("The database already holds funds; demo data goes into an empty database.")
     today = clock.today()
@@ -83,22 +82,23 @@ def build_demo(session: Session, *, years: int = 3,
     for code, zh, en, parent, _seed in FUNDS:
         created.append(add_fund(session, FINANCE, code=code, name_zh=zh, name_en=en,
                                 opened_on=start, parent_code=parent))
+    if after_funds:
+        after_funds(created)
     if commit:
         commit()
     for (code, *_rest, seed), fund in zip(FUNDS, created, strict=True):
-        _fund_history(session, fund, code, seed, start, today, rng)
+        _fund_history(session, fund, code, seed, start, today, rng, month_hook)
         if commit:
             commit()
     return created
 
 
 def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start: dt.date,
-                  today: dt.date, rng: random.Random) -> None:
+                  today: dt.date, rng: random.Random, month_hook: MonthHook | None) -> None:
     """Month by month, the month's events are posted in date order, then the month
     (or, in December of a past year, the year) is closed."""
     purposes = [p.key for p in load_chart(fund.chart).purposes]
     receipts: dict[int, int] = {}
-    projects: list[_Project] = []
     state = {"reversal_done": False}
 
     def receipt(year: int) -> str:
@@ -126,11 +126,6 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
         if month in (3, 9) or (month == 2 and year == start.year):
             agenda.append((day(10), 2, partial(_allocate, session, fund, code, purposes,
                                                day(10), rng)))
-        for project in projects:
-            for when, amount in project.tranches:
-                if when in days:
-                    agenda.append((when, 3, partial(_pay, session, code, project, when, amount,
-                                                    rng)))
         if month in (3, 6, 9, 12):
             interest = (_money(rng, 300, 3000, 1) * seed / 1000000).quantize(Decimal("0.01"))
             agenda.append((day(20), 4, partial(
@@ -141,10 +136,8 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
                 events.post_bank_fee, session, OFFICE, code, date=days[25],
                 amount=Decimal(rng.choice(("5.00", "10.00", "15.50"))),
                 bank_ref=f"SXF{days[25]:%Y%m%d}")))
-        if month in (4, 7, 10, 12):
-            agenda.append((days[-1], 6, partial(_approve_into, projects, session, fund, code,
-                                                purposes, year, days[-1], rng, today)))
-        agenda.append((days[-1], 7, partial(_wind_down, session, code, projects, days[-1], rng)))
+        if month_hook:
+            agenda.extend(month_hook(fund, days))
         for _day, _order, action in sorted(agenda, key=lambda item: (item[0], item[1])):
             action()
 
@@ -183,13 +176,6 @@ def _donation(session: Session, code: str, day: dt.date, rng: random.Random,
     return post
 
 
-def _pay(session: Session, code: str, project: _Project, when: dt.date, amount: Decimal,
-         rng: random.Random) -> None:
-    events.post_disbursement(session, OFFICE, code, date=when, amount=amount, grant=project.ref,
-                             bank_ref=f"ZF{when:%Y%m%d}{rng.randint(1000, 9999)}")
-    project.tranches.remove((when, amount))
-
-
 def _allocate(session: Session, fund: Fund, code: str, purposes: list[str], day: dt.date,
               rng: random.Random) -> None:
     general = balance(session, fund, GENERAL)
@@ -202,45 +188,3 @@ def _allocate(session: Session, fund: Fund, code: str, purposes: list[str], day:
         if share > 0:
             events.post_allocation(session, FINANCE, code, date=day, amount=share, purpose=purpose,
                                    doc_no=f"资慈基〔{day.year}〕{rng.randint(1, 30)}号")
-
-
-def _approve_into(projects: list[_Project], *args: Any) -> None:
-    projects.extend(_approve(*args))
-
-
-def _approve(session: Session, fund: Fund, code: str, purposes: list[str], year: int,
-             day: dt.date, rng: random.Random, today: dt.date) -> list[_Project]:
-    approved = []
-    for purpose in rng.sample(purposes, 3):
-        room = available(session, fund, purpose)
-        amount = (room * Decimal(rng.choice(("0.3", "0.45", "0.6")))).quantize(Decimal("100"))
-        if amount < 1000:
-            continue
-        ref = f"{code}-{year}-{fund.entry_count + 1:04d}"
-        events.post_commitment(session, FINANCE, code, date=day, amount=amount, grant=ref,
-                               purpose=purpose, payee="项目实施单位",
-                               narration=f"{load_chart(fund.chart).purpose(purpose).zh}项目批准")
-        first = (amount * Decimal("0.6")).quantize(Decimal("0.01"))
-        tranches = [(day + dt.timedelta(days=20), first),
-                    (day + dt.timedelta(days=110), amount - first)]
-        approved.append(_Project(ref, purpose, amount,
-                                 [(d, a) for d, a in tranches if d < today]))
-    return approved
-
-
-def _wind_down(session: Session, code: str, projects: list[_Project], day: dt.date,
-               rng: random.Random) -> None:
-    """Now and then a project returns unspent money, or is cancelled before its last tranche."""
-    for project in list(projects):
-        if not project.tranches:
-            projects.remove(project)
-            if rng.random() < 0.15:
-                events.post_unspent_return(
-                    session, OFFICE, code, date=day, grant=project.ref,
-                    amount=(project.amount * Decimal("0.05")).quantize(Decimal("0.01")),
-                    bank_ref=f"TH{day:%Y%m%d}", reason="项目结余退回")
-        elif len(project.tranches) == 1 and rng.random() < 0.08:
-            _when, amount = project.tranches.pop()
-            events.post_release(session, FINANCE, code, date=day, amount=amount,
-                                grant=project.ref, reason="项目终止，释放未拨付资金")
-            projects.remove(project)

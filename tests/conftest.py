@@ -27,6 +27,8 @@ from core.i18n import locale_as
 from core.migrate import upgrade
 from ledger.funds import add_fund
 
+pytest_plugins = ["tests.worlds"]
+
 TODAY = dt.datetime(2026, 7, 1, 10, 0, tzinfo=clock.CST)
 OPENED = dt.date(2025, 1, 1)
 _counter = itertools.count()
@@ -102,6 +104,19 @@ def session(factory: sessionmaker[Session]) -> Iterator[Session]:
     yield session
     session.rollback()
     session.close()
+
+
+@pytest.fixture(autouse=True)
+def instance_folder(tmp_path, monkeypatch):
+    """Each test's own instance folder and keys: nothing touches the checkout's instance/."""
+    from grants.protection import generate_keys
+
+    data_key, hash_key = generate_keys()
+    monkeypatch.setenv("SPECIALFUND_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key")
+    monkeypatch.setenv("SPECIALFUND_DATA_KEY", data_key)
+    monkeypatch.setenv("SPECIALFUND_HASH_KEY", hash_key)
+    return tmp_path / "instance"
 
 
 @pytest.fixture(autouse=True)

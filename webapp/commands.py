@@ -361,24 +361,28 @@ def audit_verify(session: Session) -> None:
               help="Full years of history before this one")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has funds")
 def demo_command(years: int, if_empty: bool) -> None:
-    """Fill an empty database with the six Ziyang funds and their history."""
-    from ledger.demo import build_demo  # noqa: PLC0415
+    """Fill an empty database with the six Ziyang funds, their users and projects."""
+    from flask import current_app  # noqa: PLC0415
+
     from ledger.funds import list_funds  # noqa: PLC0415
+    from webapp.demo import DEMO_PASSWORD, build  # noqa: PLC0415
+    from webapp.projects.routes import protector  # noqa: PLC0415
 
     if if_empty:
         with db.transaction() as session:
             if list_funds(session):
                 click.echo(_("The database already holds funds; demo data not added."))
                 return
-
     session = begin_write(db.factory())
 
     def commit() -> None:
         session.commit()
         begin_write(session)
 
+    with current_app.test_request_context():
+        keys = protector()
     try:
-        funds = build_demo(session, years=years, commit=commit)
+        funds = build(session, keys, years=years, commit=commit)
         session.commit()
     except DomainError:
         session.rollback()
@@ -386,6 +390,8 @@ def demo_command(years: int, if_empty: bool) -> None:
     finally:
         session.close()
     click.echo(_("Demo data ready: {count} funds.", count=len(funds)))
+    click.echo(_("Demo users: <fund code>_ca, _co, _fin1, _fin2, _aud, _admin "
+                 "(e.g. yjq_ca), password {password}", password=DEMO_PASSWORD))
 
 
 # --- users -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""A small world for workflow tests: the city fund over two counties, money in
+"""Fixtures: a small world for workflow and web tests: the city fund over two counties, money in
 雁江区's education purpose, and a user of every role."""
 
 from __future__ import annotations
