@@ -36,6 +36,7 @@ USERS = {
     "city_ca": ("civil_affairs", "ZYS"),
     "ay_ca": ("civil_affairs", "AYX"),
     "ay_fin": ("finance", "AYX"),
+    "ay_admin": ("admin", "AYX"),
 }
 
 

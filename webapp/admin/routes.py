@@ -44,7 +44,7 @@ def _user(user_id: int) -> User:
 def users():  # type: ignore[no-untyped-def]
     funds = _funds()
     form = UserForm()
-    form.fund.choices = [(f.code, str(f.name)) for f in funds]
+    form.fund.choices = {f.code: str(f.name) for f in funds}
     status = 200
     if form.validate_on_submit():
         try:

@@ -39,8 +39,7 @@ class BudgetLineForm(Form):
 class TrancheForm(Form):
     planned_date = DateField(N_("Planned date"), validators=[Optional()])
     amount = StringField(N_("Amount (yuan)"), validators=[Optional(), Length(max=30)])
-    condition = SelectField(N_("Condition"), choices=list(CONDITION_LABELS.items()),
-                            default="none")
+    condition = SelectField(N_("Condition"), choices=CONDITION_LABELS, default="none")
 
 
 class ProjectForm(FlaskForm):
@@ -88,6 +87,6 @@ class AttachmentForm(FlaskForm):
 class BeneficiaryForm(FlaskForm):
     name = StringField(N_("Child's name"), validators=[DataRequired(), Length(max=60)])
     id_number = StringField(N_("ID number"), validators=[DataRequired(), Length(max=30)])
-    category = SelectField(N_("Category"), choices=list(CATEGORY_LABELS.items()))
+    category = SelectField(N_("Category"), choices=CATEGORY_LABELS)
     guardian = StringField(N_("Guardian"), validators=[Optional(), Length(max=60)])
     guardian_consent = BooleanField(N_("The guardian has consented in writing"))

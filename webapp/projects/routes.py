@@ -89,8 +89,8 @@ def index():  # type: ignore[no-untyped-def]
                            state_labels=STATE_LABELS, args=args)
 
 
-def _purpose_choices() -> list[tuple[str, str]]:
-    return [(p.key, str(p.label)) for p in load_chart().purposes]
+def _purpose_choices() -> dict[str, str]:
+    return {p.key: str(p.label) for p in load_chart().purposes}
 
 
 def _input_from(form: ProjectForm) -> ProjectInput:

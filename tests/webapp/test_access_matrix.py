@@ -1,0 +1,154 @@
+"""Every URL × every role × own / other jurisdiction → the expected status.
+
+The expectations are written out here, independently of the code that enforces
+them. A URL added to the app without a row here fails the completeness test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from core.db import transaction
+from grants import attachments, beneficiaries
+from grants import operations as ops
+from grants.access import get_project
+from grants.protection import Protector
+from tests.worlds import PASSWORD, USERS, project_input
+from webapp.auth.users import find_user
+from webapp.demo import synthetic_id
+
+ANON = "anonymous"
+STAFF = {"civil_affairs", "charity_office", "finance", "auditor"}
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def where(user: str) -> str:
+    """own: the project's county (YJQ); city: the city above it; other: another county."""
+    return {"YJQ": "own", "ZYS": "city", "AYX": "other"}[USERS[user][1]]
+
+
+def role(user: str) -> str:
+    return USERS[user][0]
+
+
+def reader(user: str) -> bool:
+    """May read the YJQ project: its own staff, and city finance and auditors."""
+    return role(user) in STAFF and (
+        where(user) == "own" or (where(user) == "city" and role(user) in ("finance", "auditor")))
+
+
+def gate(user: str, roles: set[str], inner: Callable[[], int]) -> int:
+    """Sign-in, then the view's role gate, then the inner rule."""
+    if user == ANON:
+        return 302
+    return inner() if role(user) in roles else 403
+
+
+def project_view(user: str, roles: set[str], ok: int, *, act: bool = False) -> int:
+    """A view on the YJQ project: invisible (404) to those who may not read it; for an
+    action, readers outside YJQ are refused (403)."""
+    def inner() -> int:
+        if not reader(user):
+            return 404
+        if act and where(user) != "own":
+            return 403
+        return ok
+    return gate(user, roles, inner)
+
+
+# (method, path template, expected(user) -> status or None to skip a success that changes data)
+ROWS = {
+    "main.index": ("GET", "/", lambda u: 302),
+    "auth.login": ("GET", "/login", lambda u: 200),
+    "auth.logout": ("POST", "/logout", lambda u: 302),
+    "auth.password": ("GET", "/password", lambda u: 302 if u == ANON else 200),
+    "auth.language": ("POST", "/language/en", lambda u: 302),
+    "static": ("GET", "/static/css/app.css", lambda u: 200),
+    "main.dashboard": ("GET", "/dashboard",
+                       lambda u: 302 if u == ANON or role(u) == "admin" else 200),
+    "main.fund": ("GET", "/funds/YJQ", lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),
+    "projects.index": ("GET", "/projects/", lambda u: gate(u, STAFF, lambda: 200)),
+    "projects.new": ("GET", "/projects/new", lambda u: gate(u, {"civil_affairs"}, lambda: 200)),
+    "projects.show": ("GET", "/projects/{pid}", lambda u: project_view(u, STAFF, 200)),
+    "projects.edit": ("GET", "/projects/{pid}/edit",
+                      lambda u: project_view(u, {"civil_affairs"}, 200)),
+    "projects.step": ("POST", "/projects/{pid}/steps/submit",
+                      lambda u: None if u == "ca" else project_view(u, STAFF, 403, act=True)),
+    "projects.upload": ("POST", "/projects/{pid}/attachments",
+                        lambda u: None if u != ANON and where(u) == "own" and role(u) in (
+                            "civil_affairs", "charity_office", "finance")
+                        else project_view(u, STAFF, 403, act=True)),
+    "projects.download": ("GET", "/projects/{pid}/attachments/{aid}",
+                          lambda u: project_view(u, STAFF, 200)),
+    "projects.add_child": ("POST", "/projects/{pid}/beneficiaries",
+                           lambda u: None if u == "ca"
+                           else project_view(u, {"civil_affairs"}, 403, act=True)),
+    "projects.reveal": ("POST", "/projects/{pid}/beneficiaries/{bid}/id",
+                        lambda u: project_view(u, {"civil_affairs", "auditor"},
+                                               200 if u == ANON or where(u) == "own" else 403)),
+    "admin.users": ("GET", "/admin/users", lambda u: gate(u, {"admin"}, lambda: 200)),
+    "admin.activate": ("POST", "/admin/users/{other}/active/0",
+                       lambda u: gate(u, {"admin"}, lambda: 404) if u != "admin" else None),
+    "admin.related": ("POST", "/admin/users/{other}/related",
+                      lambda u: gate(u, {"admin"}, lambda: 404) if u != "admin" else None),
+    "admin.funds": ("GET", "/admin/funds", lambda u: gate(u, {"admin"}, lambda: 200)),
+    "admin.policy": ("POST", "/admin/funds/YJQ/policy",
+                     lambda u: gate(u, {"admin"}, lambda: 404) if u != "admin" else None),
+}
+
+
+@pytest.fixture
+def scene(app, world):
+    """One draft YJQ project with a child on its list and an attachment."""
+    pid = world.run("ca", ops.create_project, data=project_input())
+    keys = Protector(str(app.config["DATA_KEY"]).encode(), str(app.config["HASH_KEY"]).encode())
+    with transaction(world.factory) as session:
+        project = get_project(session, world["ca"], pid)
+        child = beneficiaries.add_beneficiary(
+            session, world["ca"], keys, project, name="测试儿童",
+            id_number=synthetic_id("512002", dt.date(2014, 5, 12), 1), category="left_behind",
+            guardian="监护人", guardian_consent=True)
+        attachment = attachments.store(session, world["ca"], project, filename="申报书.pdf",
+                                       data=PDF, folder=Path(app.config["ATTACHMENTS_DIR"]))
+        ids = {"pid": pid, "bid": child.id, "aid": attachment.id,
+               "other": find_user(session, "fin1").id}
+    return ids
+
+
+def test_every_url_has_a_row(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ROWS), f"add rows for {endpoints - set(ROWS)}"
+
+
+def test_every_url_for_every_role_and_jurisdiction(app, world, scene):
+    users = [ANON, *USERS]
+    clients = {}
+    for user in users:
+        client = app.test_client()
+        if user != ANON:
+            client.post("/login", data={"username": user, "password": PASSWORD})
+        clients[user] = client
+    wrong = []
+    for endpoint, (method, path, expect) in ROWS.items():
+        url = path.format(**scene)
+        for user in users:
+            expected = expect(user)
+            if expected is None:
+                continue
+            data = {"file": (io.BytesIO(PDF), "x.pdf")} if endpoint == "projects.upload" else {}
+            response = clients[user].open(url, method=method, data=data)
+            response.close()  # file responses hold their file open until closed
+            if response.status_code != expected:
+                wrong.append(f"{method} {url} as {user}: {response.status_code}, "
+                             f"expected {expected}")
+            if endpoint == "auth.logout" and user != ANON:  # sign back in
+                clients[user].post("/login", data={"username": user, "password": PASSWORD})
+    assert not wrong, "\n".join(wrong)
+    with world.reading(scene["pid"]) as project:
+        assert project.state == "draft"  # no refused request changed anything
+        assert len(project.attachments) == 1
