@@ -109,3 +109,19 @@ def test_english_pages(world, login, approved):
     client.post("/language/en", data={"next": "/"})
     page = text(client.get(f"/projects/{approved}"))
     assert "Timeline" in page and "Approved" in page and "¥120,000.00" in page
+
+
+def test_editing_a_returned_project_keeps_its_figures(world, login, draft):
+    world.run("ca", ops.submit, draft)
+    world.run("co", ops.return_for_revision, draft, reason="请补充预算")
+    client = login("ca")
+    page = client.get(f"/projects/{draft}/edit").get_data(as_text=True)
+    assert 'value="100000.00"' in page and 'value="2026-09-10"' in page
+    version = page.split('name="version" type="hidden" value="')[1].split('"')[0]
+    form = {**FORM, "version": version}
+    response = client.post(f"/projects/{draft}/edit", data=form)
+    assert response.status_code == 302
+    stale = client.post(f"/projects/{draft}/edit", data=form)  # the same, old version
+    assert stale.status_code == 422
+    with world.reading(draft) as project:
+        assert project.title == "网页申报的项目" and project.requested_amount == 60000

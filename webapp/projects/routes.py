@@ -137,7 +137,7 @@ def edit(project_id: int):  # type: ignore[no-untyped-def]
     project = get_project(db.session, actor, project_id, for_update=request.method == "POST")
     if project.fund.code != actor.fund or project.state not in ("draft", "returned"):
         abort(403)
-    form = ProjectForm(obj=None if request.method == "POST" else _FormData(project))
+    form = ProjectForm(data=None if request.method == "POST" else _form_data(project))
     form.purpose.choices = _purpose_choices()
     if form.validate_on_submit():
         try:
@@ -153,24 +153,22 @@ def edit(project_id: int):  # type: ignore[no-untyped-def]
     return render_template("projects/form.html", form=form, project=project), status
 
 
-class _FormData:
-    """A project seen as form data, to fill the edit form."""
-
-    def __init__(self, project: Project) -> None:
-        self.title, self.purpose = project.title, project.purpose
-        self.implementing_unit, self.payee = project.implementing_unit, project.payee
-        self.requested_amount = f"{project.requested_amount:.2f}"
-        self.summary, self.version = project.summary, project.version
-        self.budget = [{"item": b.item, "amount": f"{b.amount:.2f}"}
-                       for b in project.budget_lines]
-        self.tranches = [{"planned_date": t.planned_date, "amount": f"{t.amount:.2f}",
-                          "condition": t.condition} for t in project.tranches]
-        counts = {c.category: c.count for c in project.counts}
-        for category in CATEGORIES:
-            setattr(self, f"count_{category}", counts.get(category, 0))
-        reports = {r.kind: r.due_date for r in project.reports}
-        self.progress_report_due = reports.get("progress")
-        self.final_report_due = reports.get("final")
+def _form_data(project: Project) -> dict[str, object]:
+    """A project as the edit form's initial data."""
+    counts = {c.category: c.count for c in project.counts}
+    reports = {r.kind: r.due_date for r in project.reports}
+    return {
+        "title": project.title, "purpose": project.purpose,
+        "implementing_unit": project.implementing_unit, "payee": project.payee,
+        "requested_amount": f"{project.requested_amount:.2f}", "summary": project.summary,
+        "version": project.version,
+        "budget": [{"item": b.item, "amount": f"{b.amount:.2f}"} for b in project.budget_lines],
+        "tranches": [{"planned_date": t.planned_date, "amount": f"{t.amount:.2f}",
+                      "condition": t.condition} for t in project.tranches],
+        **{f"count_{c}": counts.get(c, 0) for c in CATEGORIES},
+        "progress_report_due": reports.get("progress"),
+        "final_report_due": reports.get("final"),
+    }
 
 
 @bp.route("/<int:project_id>")
