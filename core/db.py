@@ -4,11 +4,15 @@ and the transaction behaviour the ledger's invariants rely on."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from core.clock import CST
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -91,3 +95,26 @@ def is_postgresql(session_or_engine: Session | Engine) -> bool:
     bind = (session_or_engine.get_bind() if isinstance(session_or_engine, Session)
             else session_or_engine)
     return bind.dialect.name == "postgresql"
+
+
+class Timestamp(TypeDecorator[dt.datetime]):
+    """An aware moment, stored in UTC and read back in China Standard Time on both
+    databases (SQLite hands datetimes back without a zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must carry a time zone")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None,
+                             dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(CST)

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base
+from core.db import Base, Timestamp
 from core.money import ZERO, MoneyType
 from grants.states import State
 from ledger.models import Fund
@@ -66,8 +65,8 @@ class Project(Base):
     state: Mapped[str] = mapped_column(String(20), default=State.DRAFT.value, index=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     # Optimistic locking: a form built on an older version is refused, not applied.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -138,7 +137,7 @@ class Beneficiary(Base):
     guardian_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_date: Mapped[dt.date | None] = mapped_column(Date)
     added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    added_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
     __table_args__ = (
         UniqueConstraint("project_id", "id_hash"),
@@ -209,7 +208,7 @@ class Approval(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     amount: Mapped[Decimal | None] = mapped_column(MoneyType)
     declared_no_conflict: Mapped[bool] = mapped_column(Boolean)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(Timestamp)
     # A later return or resubmission voids earlier approvals without deleting them.
     void: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -227,7 +226,7 @@ class Transition(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(20))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(Timestamp)
     reason: Mapped[str | None] = mapped_column(Text)
     ledger_ref: Mapped[str | None] = mapped_column(String(40))  # "YJQ#123"
 
@@ -243,7 +242,7 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
 
 class RelatedParty(Base):
@@ -255,4 +254,4 @@ class RelatedParty(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     party: Mapped[str] = mapped_column(String(200))
-    declared_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    declared_at: Mapped[dt.datetime] = mapped_column(Timestamp)

@@ -413,8 +413,8 @@ def accept_report(session: Session, actor: Actor, project: Project, report_id: i
     before = project.state
     if report.kind == "final":
         if any(t.state in ("requested", "approved") for t in project.tranches):
-            raise InvalidInput("Pay or withdraw the tranches still in progress before "
-                               "accepting the final report.")
+            raise InvalidInput("Finish paying the tranches already requested or approved "
+                               "before accepting the final report.")
         project.state = State.COMPLETED.value
     _record(session, actor, project, "accept_report", before, details={"report": report.kind})
 

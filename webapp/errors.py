@@ -16,19 +16,19 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
-from core.i18n import gettext
+from core.i18n import N_, gettext
 
 log = logging.getLogger("specialfund.web")
 
 TITLES = {
-    400: "The request could not be understood",
-    403: "You may not do this",
-    404: "Not found",
-    405: "Not allowed here",
-    409: "Conflict",
-    413: "The upload is too large",
-    422: "The fund's rules do not allow this",
-    500: "Something went wrong",
+    400: N_("The request could not be understood"),
+    403: N_("You may not do this"),
+    404: N_("Not found"),
+    405: N_("Not allowed here"),
+    409: N_("Conflict"),
+    413: N_("The upload is too large"),
+    422: N_("The fund's rules do not allow this"),
+    500: N_("Something went wrong"),
 }
 
 

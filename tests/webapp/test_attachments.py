@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from werkzeug.test import EnvironBuilder
+
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -49,7 +51,16 @@ def test_office_files_pass_and_disguised_files_do_not(app, world, login, draft):
 
 
 def test_too_large_files_are_refused(app, world, login, draft):
-    response = upload(login("ca"), draft, PDF + b"0" * (12 * 1024 * 1024), "big.pdf")
+    # A large body is spooled to a temporary file: build the request here to close it.
+    client = login("ca")
+    builder = EnvironBuilder(path=f"/projects/{draft}/attachments", method="POST", data={
+        "file": (io.BytesIO(PDF + b"0" * (12 * 1024 * 1024)), "big.pdf")})
+    environ = builder.get_environ()
+    try:
+        response = client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
     assert response.status_code == 413
     with world.reading(draft) as project:
         assert project.attachments == []

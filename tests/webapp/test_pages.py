@@ -68,7 +68,7 @@ def test_project_list_filters_and_pages(world, login, app):
     assert "项目07" in text(client.get("/projects/?q=项目07"))
     assert "项目08" not in text(client.get("/projects/?q=项目07"))
     assert "没有符合条件的项目" in text(client.get("/projects/?state=approved"))
-    assert "项目03" in text(client.get("/projects/?state=draft&purpose=education&year=2026"))
+    assert "共25个项目" in text(client.get("/projects/?state=draft&purpose=education&year=2026"))
     assert "没有符合条件的项目" in text(client.get("/projects/?year=2019"))
 
 

@@ -10,7 +10,7 @@ from core.i18n import N_
 
 class UserForm(FlaskForm):
     username = StringField(N_("User name"), validators=[DataRequired(), Length(max=40)])
-    display_name = StringField(N_("Name"), validators=[DataRequired(), Length(max=80)])
+    display_name = StringField(N_("Full name"), validators=[DataRequired(), Length(max=80)])
     role = SelectField(N_("Role"), choices=ROLE_LABELS)
     fund = SelectField(N_("Jurisdiction"))
     password = PasswordField(N_("Initial password"),

@@ -49,7 +49,7 @@ def add_user(session: Session, actor: Actor, *, username: str, display_name: str
         raise Conflict("User {name} already exists.", name=username)
     fund = find_fund(session, fund_code)
     user = User(username=username,
-                display_name=clean_text(display_name, "Name", required=True, limit=80) or "",
+                display_name=clean_text(display_name, "Full name", required=True, limit=80) or "",
                 role=role, fund=fund, password_hash=_hasher.hash(password), active=True,
                 failed_logins=0, session_token=secrets.token_hex(16), created_at=clock.now())
     session.add(user)

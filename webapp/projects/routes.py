@@ -67,7 +67,7 @@ def index():  # type: ignore[no-untyped-def]
     if args.get("fund"):
         stmt = stmt.join(Fund, Fund.id == Project.fund_id).where(Fund.code == args["fund"])
     if args.get("purpose"):
-        stmt = stmt.where(Project.purpose == args["purpose"])
+        stmt = stmt.where(Project.purpose == load_chart().purpose(args["purpose"]).key)
     if args.get("state") in {s.value for s in State}:
         stmt = stmt.where(Project.state == args["state"])
     if args.get("year", "").isdigit():
