@@ -1,14 +1,20 @@
 # Special Fund — the two commands of the README, and a few more.
-#   make run    set up, create the embedded SQLite database with demo data, show it
-#   make test   set up, lint, run the suite on SQLite, then on PostgreSQL if
-#               TEST_DATABASE_URL names one (.ci/run sets it)
+#   make run      set up, create the embedded SQLite database with demo data, serve the app
+#   make test     set up, lint, run the suite on SQLite, then on PostgreSQL if
+#                 TEST_DATABASE_URL names one (.ci/run sets it)
+#   make system   install Debian's Chromium (browser test) and CJK fonts when missing
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint translations bench clean
+CHROMIUM := /usr/bin/chromium
+
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: setup run test lint system translations bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,14 +27,24 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/specialfund init
 	$(BIN)/specialfund demo --if-empty
-	$(BIN)/specialfund fund list
-	$(BIN)/specialfund ledger verify
-	$(BIN)/specialfund audit verify
+	@echo
+	@echo "  Special Fund: http://$(HOST):$(PORT)/"
+	@echo "  Sign in as yjq_ca, yjq_co, yjq_fin1, yjq_fin2, yjq_aud or yjq_admin"
+	@echo "  (any fund code: zys ayx lzx gxq lkq), password demo-pass-2026"
+	@echo
+	SESSION_COOKIE_SECURE=0 $(BIN)/specialfund run --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .
 
-test: lint
+# The browser test drives Debian's Chromium through Playwright (which cannot
+# download its own browsers here); Chinese needs a CJK font to render at all.
+system:
+	@if ! test -x $(CHROMIUM) || ! fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
+		apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+	fi
+
+test: lint system
 	@echo "--- the suite on SQLite"
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

@@ -54,7 +54,7 @@ def get_project(session: Session, actor: Actor, project_id: int, *,
                 for_update: bool = False) -> Project:
     stmt = select(Project).where(Project.id == project_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=Project)
     project = session.execute(stmt).unique().scalar_one_or_none()
     if project is None or not can_read_fund(actor, project.fund):
         raise NotFound("There is no project {id}.", id=project_id)
@@ -95,6 +95,9 @@ def require_step(session: Session, actor: Actor, project: Project, step_name: st
         raise PermissionDenied("Nobody may review, approve or pay a project they drafted.")
     if step_name in ("approve", "approve_tranche") and actor.user_id == project.submitted_by:
         raise PermissionDenied("Nobody may approve what they submitted.")
+    if step_name == "approve" and actor.user_id in approvers(project, "approve"):
+        raise PermissionDenied("You have already approved this project; a second, different "
+                               "finance approver is needed.")
     if step_name == "pay_tranche" and actor.user_id in approvers(project, "approve"):
         raise PermissionDenied("The payer cannot be a person who approved the project.")
     if step.declare or step_name == "pay_tranche":

@@ -70,7 +70,7 @@ class Project(Base):
     # Optimistic locking: a form built on an older version is refused, not applied.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    fund: Mapped[Fund] = relationship(lazy="joined")
+    fund: Mapped[Fund] = relationship(lazy="joined", innerjoin=True)
     budget_lines: Mapped[list[BudgetLine]] = relationship(
         cascade="all, delete-orphan", order_by="BudgetLine.id")
     counts: Mapped[list[BeneficiaryCount]] = relationship(
@@ -228,6 +228,8 @@ class Transition(Base):
     role: Mapped[str] = mapped_column(String(20))
     at: Mapped[dt.datetime] = mapped_column(Timestamp)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Which tranche or report the step concerned, e.g. "tranche:2" or "report:final".
+    detail: Mapped[str | None] = mapped_column(String(40))
     ledger_ref: Mapped[str | None] = mapped_column(String(40))  # "YJQ#123"
 
 

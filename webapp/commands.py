@@ -265,10 +265,10 @@ def ledger_balances(session: Session, fund_code: str, as_of: str | None) -> None
                   format_cny(book[a.name])] for a in accounts_of(session, fund)], right=(3,))
     click.echo()
     print_table([_("Purpose"), _("In the bank"), _("Committed, unpaid"), _("Available"),
-                 _("Spent")],
+                 _("Spent"), _("Paid out")],
                 [[str(p.label), format_cny(p.cash), format_cny(p.committed),
-                  format_cny(p.available), format_cny(p.spent)]
-                 for p in purpose_summary(session, fund, day)], right=(1, 2, 3, 4))
+                  format_cny(p.available), format_cny(p.spent), format_cny(p.paid)]
+                 for p in purpose_summary(session, fund, day)], right=(1, 2, 3, 4, 5))
 
 
 @ledger_group.command("export")

@@ -160,6 +160,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('detail', sa.String(length=40), nullable=True),
     sa.Column('ledger_ref', sa.String(length=40), nullable=True),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_transitions_project_id_projects')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_project_transitions_user_id_users')),

@@ -245,8 +245,12 @@ def step(project_id: int, name: str):  # type: ignore[no-untyped-def]
     form = StepForm()
     if not form.validate_on_submit():
         raise InvalidInput("Please check what you entered.")
-    STEP_CALLS[name](db.session, current_actor(), project, form)
-    flash(gettext("Done: {step}.", step=gettext(STEPS[name].label)), "success")
+    result = STEP_CALLS[name](db.session, current_actor(), project, form)
+    if name == "approve" and result is False:
+        flash(gettext("First approval recorded; a second, different finance approver must "
+                      "approve the same amount."), "success")
+    else:
+        flash(gettext("Done: {step}.", step=gettext(STEPS[name].label)), "success")
     return redirect(url_for("projects.show", project_id=project.id))
 
 
