@@ -37,6 +37,7 @@ USERS = {
     "ay_ca": ("civil_affairs", "AYX"),
     "ay_fin": ("finance", "AYX"),
     "ay_admin": ("admin", "AYX"),
+    "city_admin": ("admin", "ZYS"),
 }
 
 

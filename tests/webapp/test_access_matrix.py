@@ -61,6 +61,12 @@ def project_view(user: str, roles: set[str], ok: int, *, act: bool = False) -> i
     return gate(user, roles, inner)
 
 
+def admin_action(user: str) -> int | None:
+    """An administrator's change to a YJQ user or fund: theirs to make for the YJQ and city
+    administrators (success changes data: not a matrix case); 404 for another county's."""
+    return None if user in ("admin", "city_admin") else gate(user, {"admin"}, lambda: 404)
+
+
 # (method, path template, expected(user) -> status or None to skip a success that changes data)
 ROWS = {
     "main.index": ("GET", "/", lambda u: 302),
@@ -93,12 +99,12 @@ ROWS = {
                                                200 if u == ANON or where(u) == "own" else 403)),
     "admin.users": ("GET", "/admin/users", lambda u: gate(u, {"admin"}, lambda: 200)),
     "admin.activate": ("POST", "/admin/users/{other}/active/0",
-                       lambda u: gate(u, {"admin"}, lambda: 404) if u != "admin" else None),
+                       admin_action),
     "admin.related": ("POST", "/admin/users/{other}/related",
-                      lambda u: gate(u, {"admin"}, lambda: 404) if u != "admin" else None),
+                      admin_action),
     "admin.funds": ("GET", "/admin/funds", lambda u: gate(u, {"admin"}, lambda: 200)),
     "admin.policy": ("POST", "/admin/funds/YJQ/policy",
-                     lambda u: gate(u, {"admin"}, lambda: 404) if u != "admin" else None),
+                     admin_action),
 }
 
 
