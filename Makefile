@@ -2,7 +2,8 @@
 #   make run      set up, create the embedded SQLite database with demo data, serve the app
 #   make test     set up, lint, run the suite on SQLite, then on PostgreSQL if
 #                 TEST_DATABASE_URL names one (.ci/run sets it)
-#   make system   install Debian's Chromium (browser test) and CJK fonts when missing
+#   make system   install what Debian must provide when missing: Chromium (browser test),
+#                 CJK fonts and Pango (PDFs), poppler-utils (PDF tests)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: setup
+run: setup system
 	$(BIN)/specialfund init
 	$(BIN)/specialfund demo --if-empty
 	@echo
@@ -38,10 +39,15 @@ lint: setup
 	$(BIN)/ruff check .
 
 # The browser test drives Debian's Chromium through Playwright (which cannot
-# download its own browsers here); Chinese needs a CJK font to render at all.
+# download its own browsers here); Chinese needs a CJK font to render at all;
+# WeasyPrint needs Pango; the PDF tests read PDFs with pdftotext and pdffonts.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
+	libharfbuzz-subset0 poppler-utils
 system:
-	@if ! test -x $(CHROMIUM) || ! fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
-		apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+	@if ! test -x $(CHROMIUM) || ! command -v pdftotext >/dev/null \
+			|| ! fc-list 2>/dev/null | grep -q "Noto Sans CJK" \
+			|| ! ldconfig -p | grep -q libpangoft2; then \
+		apt-get update && apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES); \
 	fi
 
 test: lint system

@@ -14,10 +14,10 @@ import audit
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.protection import Protector, age_on, mask_id, validate_id
 from grants.access import can_see_children
 from grants.models import Beneficiary, Project
 from grants.operations import CATEGORIES
-from grants.protection import Protector, age_on, mask_id, validate_id
 from grants.states import State
 from ledger.journal import clean_text
 

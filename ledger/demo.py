@@ -7,23 +7,26 @@ the real posting functions, so the demo obeys every rule a user would.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict
-from ledger import events
+from ledger import donations, events
 from ledger.balances import balance
+from ledger.bank import import_statement
 from ledger.chart import GENERAL, load_chart
 from ledger.funds import add_fund
-from ledger.models import Fund
+from ledger.models import Account, Fund, JournalEntry, Posting
 from ledger.periods import close_period
+from ledger.reconciliation import fund_cash, reconcile
 
 FUNDS = (
     # code, Chinese name, English name, parent, seed money
@@ -98,12 +101,17 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
     """Month by month, the month's events are posted in date order, then the month
     (or, in December of a past year, the year) is closed."""
     purposes = [p.key for p in load_chart(fund.chart).purposes]
-    receipts: dict[int, int] = {}
-    state = {"reversal_done": False}
+    donors: dict[tuple[str, str], int] = {}
+    state = {"reversal_done": False, "reissued": False}
 
-    def receipt(year: int) -> str:
-        receipts[year] = receipts.get(year, 0) + 1
-        return f"{code}-{year}-{receipts[year]:04d}"
+    def donor(name: str, kind: str, anonymous: bool) -> int:
+        if (name, kind) not in donors:
+            uscc = donations.credit_code(f"915120{len(donors):011d}")
+            donors[(name, kind)] = donations.add_donor(
+                session, OFFICE, code, kind=kind, name=name,
+                credit_code=uscc if kind == "enterprise" else None,
+                publish="anonymous" if anonymous else "name").id
+        return donors[(name, kind)]
 
     events.post_seed(session, FINANCE, code, date=start + dt.timedelta(days=9), amount=seed,
                      doc_no=f"资财社〔{start.year}〕{rng.randint(3, 40)}号")
@@ -121,7 +129,7 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
                 amount=(seed * Decimal("0.3")).quantize(Decimal("0.01")),
                 doc_no=f"资财社〔{year}〕{rng.randint(3, 60)}号")))
         for when in sorted(rng.sample(days, min(len(days), rng.randint(2, 5)))):
-            agenda.append((when, 1, _donation(session, code, when, rng, purposes, receipt, state,
+            agenda.append((when, 1, _donation(session, code, when, rng, purposes, donor, state,
                                               allow_reversal=year > start.year, last=days[-1])))
         if month in (3, 9) or (month == 2 and year == start.year):
             agenda.append((day(10), 2, partial(_allocate, session, fund, code, purposes,
@@ -142,6 +150,9 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
             action()
 
         next_first = (dt.date(year, month, 28) + dt.timedelta(days=4)).replace(day=1)
+        _bank_statement(session, fund, days, unmatched_interest=next_first > today)
+        if next_first <= today:
+            reconcile(session, OFFICE, code, f"{year}-{month:02d}")
         # Past years close as a whole; this year closes month by month.
         if year < today.year and month == 12:
             close_period(session, FINANCE, code, f"{year}")
@@ -151,29 +162,77 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
 
 
 def _donation(session: Session, code: str, day: dt.date, rng: random.Random,
-              purposes: list[str], receipt: Callable[[int], str], state: dict[str, bool], *,
-              allow_reversal: bool, last: dt.date) -> Callable[[], object]:
+              purposes: list[str], donor: Callable[[str, str, bool], int],
+              state: dict[str, bool], *, allow_reversal: bool,
+              last: dt.date) -> Callable[[], object]:
     is_enterprise = rng.random() < 0.45
-    donor = rng.choice(ENTERPRISES) if is_enterprise else rng.choice(SURNAMES) + rng.choice(GIVEN)
+    name = rng.choice(ENTERPRISES) if is_enterprise else rng.choice(SURNAMES) + rng.choice(GIVEN)
     amount = _money(rng, 5000, 200000) if is_enterprise else _money(rng, 100, 5000, 50)
     purpose = rng.choice(purposes) if rng.random() < 0.5 else None
-    donor_type = "enterprise" if is_enterprise else "individual"
+    kind = "enterprise" if is_enterprise else "individual"
     anonymous = rng.random() < 0.15
 
     def post() -> None:
-        events.post_donation(session, OFFICE, code, date=day, amount=amount, donor=donor,
-                             donor_type=donor_type, receipt_no=receipt(day.year),
-                             purpose=purpose, anonymous=anonymous)
+        donor_id = donor(name, kind, anonymous)
+        receipt = donations.record_donation(session, OFFICE, code, donor_id=donor_id, date=day,
+                                            amount=amount, purpose=purpose)
         if allow_reversal and not state["reversal_done"] and not is_enterprise and day < last:
-            # The same donation keyed in twice by mistake, reversed the same day.
-            duplicate = events.post_donation(
-                session, OFFICE, code, date=day, amount=amount, donor=donor,
-                donor_type=donor_type, receipt_no=receipt(day.year), purpose=purpose)
-            events.post_reversal(session, OFFICE, code, seq=duplicate.seq, date=day,
-                                 reason="重复录入，冲销")
+            # The same donation keyed in twice by mistake: given back the same day, which
+            # reverses its entry and voids its receipt.
+            duplicate = donations.record_donation(session, OFFICE, code, donor_id=donor_id,
+                                                  date=day, amount=amount, purpose=purpose)
+            donations.return_donation(session, OFFICE, code, duplicate.code, date=day,
+                                      reason="重复录入")
             state["reversal_done"] = True
+        elif is_enterprise and not state["reissued"] and day < last:
+            # A receipt printed with a mistake is voided and replaced.
+            donations.void_receipt(session, OFFICE, code, receipt.code, reason="票据打印错误，重开",
+                                   reissue=True)
+            state["reissued"] = True
 
     return post
+
+
+def _bank_statement(session: Session, fund: Fund, days: list[dt.date], *,
+                    unmatched_interest: bool) -> None:
+    """The month's statement of the dedicated account, as the bank would send it: one
+    line per entry that moved the fund's money, with the running balance. Odd months
+    come in GBK, even ones in UTF-8, as Chinese banks' exports do. The current month
+    also carries interest the office has not booked yet: a line left to match."""
+    first, last = days[0], days[-1]
+    running = fund_cash(session, fund, first - dt.timedelta(days=1))
+    moved = (
+        select(Posting.entry_id, func.sum(Posting.amount).label("cash"))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(JournalEntry.fund_id == fund.id, JournalEntry.date.between(first, last),
+               Account.name.like("Assets:Fund:%"))
+        .group_by(Posting.entry_id)
+        .having(func.sum(Posting.amount) != 0)
+        .subquery())
+    rows = session.execute(
+        select(JournalEntry.seq, JournalEntry.date, JournalEntry.narration, JournalEntry.payee,
+               JournalEntry.meta, moved.c.cash)
+        .join(moved, moved.c.entry_id == JournalEntry.id)
+        .order_by(JournalEntry.date, JournalEntry.seq)).all()
+    out = io.StringIO()
+    out.write("交易日期,摘要,对方户名,收入金额,支出金额,余额,流水号\n")
+    for seq, day, narration, payee, meta, amount in rows:
+        running += amount
+        reference = meta.get("bank-ref") or f"DM{fund.code}{seq:06d}"
+        money_in, money_out = (f"{amount:.2f}", "") if amount > 0 else ("", f"{-amount:.2f}")
+        out.write(f"{day.isoformat()},{narration[:40].replace(',', '，')},"
+                  f"{(payee or '').replace(',', '，')},{money_in},{money_out},"
+                  f"{running:.2f},{reference}\n")
+    if unmatched_interest:
+        running += Decimal("8.88")
+        out.write(f"{last.isoformat()},结息,资阳市商业银行,8.88,,{running:.2f},"
+                  f"JX{last:%Y%m%d}\n")
+    if not rows and not unmatched_interest:
+        return
+    encoding = "gbk" if first.month % 2 else "utf-8"
+    import_statement(session, OFFICE, fund.code, out.getvalue().encode(encoding),
+                     f"{fund.code}-{first:%Y-%m}.csv")
 
 
 def _allocate(session: Session, fund: Fund, code: str, purposes: list[str], day: dt.date,

@@ -18,6 +18,7 @@ from core.errors import Conflict, InvalidInput
 from ledger.balances import balances
 from ledger.journal import clean_text, find_fund
 from ledger.models import Account, BalanceAssertion, Fund, PeriodClose
+from ledger.reconciliation import require_reconciled
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 
@@ -40,9 +41,11 @@ def parse_period(text: str) -> tuple[str, dt.date, dt.date]:
 
 
 def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
-                 reason: str | None = None) -> PeriodClose:
+                 reason: str | None = None,
+                 unreconciled_reason: str | None = None) -> PeriodClose:
     """Close ``period`` of a fund. Periods close in order with no gap; a year may
-    close over months already closed within it."""
+    close over months already closed within it. Every month in it must be reconciled
+    with the bank, unless finance gives ``unreconciled_reason`` (audited)."""
     fund = find_fund(session, fund_code, lock=True)
     label, start, end = parse_period(period)
     if end >= clock.today():
@@ -62,6 +65,7 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
         raise InvalidInput("Fund {fund} opened on {opened}, after period {period}.",
                            fund=fund.code, opened=fund.opened_on.isoformat(), period=label)
     why = clean_text(reason, "Reason")
+    require_reconciled(session, actor, fund, max(start, first_open), end, unreconciled_reason)
     close = PeriodClose(fund_id=fund.id, period=label, period_start=start, period_end=end,
                         closed_at=clock.now().isoformat(timespec="seconds"),
                         closed_by=actor.name, reason=why)

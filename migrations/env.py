@@ -9,6 +9,7 @@ from alembic import context
 
 import audit.models  # noqa: F401 - registers tables on Base.metadata
 import grants.models  # noqa: F401
+import ledger.income_models
 import ledger.models  # noqa: F401
 import webapp.auth.models  # noqa: F401
 from core.db import Base, make_engine

@@ -109,7 +109,7 @@ def session(factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture(autouse=True)
 def instance_folder(tmp_path, monkeypatch):
     """Each test's own instance folder and keys: nothing touches the checkout's instance/."""
-    from grants.protection import generate_keys
+    from core.protection import generate_keys
 
     data_key, hash_key = generate_keys()
     monkeypatch.setenv("SPECIALFUND_INSTANCE", str(tmp_path / "instance"))

@@ -12,10 +12,10 @@ import pytest
 
 from core.actors import Actor
 from core.db import transaction
+from core.protection import Protector, generate_keys
 from grants import operations as ops
 from grants.access import get_project
 from grants.models import FundPolicy, Project
-from grants.protection import Protector, generate_keys
 from ledger.journal import find_fund
 from webapp.auth.users import add_user
 

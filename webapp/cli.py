@@ -98,7 +98,11 @@ def in_transaction(work: Callable[..., Any]) -> Callable[..., Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: one clear line per error, non-zero exit status."""
     set_locale(os.environ.get("SPECIALFUND_LANG") or "zh_CN")
-    from webapp import commands  # noqa: F401, PLC0415 - registers the commands
+    from webapp import (  # noqa: F401, PLC0415 - registers the commands
+        bank_commands,
+        commands,
+        money_commands,
+    )
     from webapp.extensions import db  # noqa: PLC0415
 
     try:

@@ -145,17 +145,22 @@ def post_top_up(fund_code: str, amount: str, date: str | None, doc_no: str,
 @common
 @click.option("--donor", required=True)
 @click.option("--donor-type", type=click.Choice(["enterprise", "individual"]), required=True)
-@click.option("--receipt", "receipt_no", required=True, help="Donation receipt number")
 @click.option("--purpose", help="Directed purpose (education, 助学, …); general when omitted")
-@click.option("--anonymous", is_flag=True, help="Publish the donor as 匿名")
+@click.option("--anonymous", is_flag=True, help="A new donor who wants to be published as 匿名")
 @click.option("--narration")
-def post_donation(fund_code: str, amount: str, date: str | None, donor: str, donor_type: str,
-                  receipt_no: str, purpose: str | None, anonymous: bool,
+@in_transaction
+def post_donation(session: Session, fund_code: str, amount: str, date: str | None, donor: str,
+                  donor_type: str, purpose: str | None, anonymous: bool,
                   narration: str | None) -> None:
-    """A donation, directed or undirected."""
-    _post("donation", fund_code=fund_code, amount=amount, date=parse_date(date), donor=donor,
-          donor_type=donor_type, receipt_no=receipt_no, purpose=purpose, anonymous=anonymous,
-          narration=narration)
+    """A donation, directed or undirected; its receipt takes the next number."""
+    from ledger.donations import record_donation  # noqa: PLC0415
+    from webapp.money_commands import donor_for  # noqa: PLC0415
+
+    donor_id = donor_for(session, fund_code, donor, donor_type, anonymous)
+    receipt = record_donation(session, actor(), fund_code, donor_id=donor_id,
+                              date=parse_date(date), amount=amount, purpose=purpose,
+                              narration=narration)
+    click.echo(_("Donation booked; receipt {code} issued.", code=receipt.code))
 
 
 @post_group.command("allocation")
@@ -324,12 +329,16 @@ def ledger_verify(session: Session, fund_code: str | None) -> int:
 @fund_option
 @click.option("--period", required=True, help="A month (2025-03) or a year (2025)")
 @click.option("--reason")
+@click.option("--unreconciled-reason",
+              help="Close although months are not reconciled with the bank, and say why")
 @in_transaction
-def ledger_close(session: Session, fund_code: str, period: str, reason: str | None) -> None:
+def ledger_close(session: Session, fund_code: str, period: str, reason: str | None,
+                 unreconciled_reason: str | None) -> None:
     """Assert every closing balance and lock the period."""
     from ledger.periods import close_period  # noqa: PLC0415
 
-    close = close_period(session, actor(), fund_code, period, reason=reason)
+    close = close_period(session, actor(), fund_code, period, reason=reason,
+                         unreconciled_reason=unreconciled_reason)
     click.echo(_("Closed {period} of fund {fund}: nothing can post on or before {end}.",
                  period=close.period, fund=fund_code.upper(), end=close.period_end.isoformat()))
 

@@ -13,7 +13,7 @@ import secrets
 import tomllib
 from pathlib import Path
 
-from grants.protection import generate_keys
+from core.protection import generate_keys
 
 
 def _instance_secrets(instance: Path) -> dict[str, str]:

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.actors import Actor
+from core.protection import Protector
 from grants import operations as ops
 from grants.access import get_project
 from grants.beneficiaries import add_beneficiary
 from grants.models import FundPolicy, Project
-from grants.protection import Protector
 from ledger.balances import available
 from ledger.chart import load_chart
 from ledger.demo import Action, build_demo

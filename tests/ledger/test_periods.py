@@ -28,9 +28,12 @@ def fund(make_fund, post):
     return code
 
 
+NO_STATEMENTS = "测试账套没有银行对账单"
+
+
 def close(factory, actor, code, period, **kwargs):
     with transaction(factory) as s:
-        return close_period(s, actor, code, period, **kwargs)
+        return close_period(s, actor, code, period, unreconciled_reason=NO_STATEMENTS, **kwargs)
 
 
 def test_parse_period():

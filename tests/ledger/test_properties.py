@@ -87,7 +87,8 @@ def apply(session, code: str, day: dt.date, step: tuple, receipts: itertools.cou
     elif kind == "reversal":
         events.post_reversal(session, ACTOR, code, seq=args[0], reason="更正", **common)
     else:
-        close_period(session, ACTOR, code, f"{day.year}-{day.month:02d}")
+        close_period(session, ACTOR, code, f"{day.year}-{day.month:02d}",
+                     unreconciled_reason="性质测试没有银行对账单")
 
 
 @pytest.mark.slow

@@ -37,7 +37,7 @@ def fund(make_fund, post, factory, actor):
     post("disbursement", code, date=dt.date(2025, 1, 25), amount="9000", grant="LZX-2025-01",
          bank_ref="ZF001")
     with transaction(factory) as s:
-        close_period(s, actor, code, "2025-01")
+        close_period(s, actor, code, "2025-01", unreconciled_reason="无银行对账单")
     post("release", code, date=dt.date(2025, 2, 3), amount="6000", grant="LZX-2025-01",
          reason="项目缩减")
     post("reversal", code, seq=2, date=dt.date(2025, 2, 4), reason="捐赠退回")

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from core.db import transaction
+from core.protection import Protector
 from grants import attachments, beneficiaries
 from grants import operations as ops
 from grants.access import get_project
-from grants.protection import Protector
 from tests.worlds import PASSWORD, USERS, project_input
 from webapp.auth.users import find_user
 from webapp.demo import synthetic_id

@@ -24,12 +24,12 @@ from core import clock
 from core.actors import Actor
 from core.errors import DomainError, InvalidInput
 from core.i18n import gettext
+from core.protection import Protector
 from grants import attachments, beneficiaries
 from grants import operations as ops
 from grants.access import can_see_children, get_project, visible_fund_ids
 from grants.models import Project
 from grants.operations import CATEGORIES, ProjectInput
-from grants.protection import Protector
 from grants.states import STATE_LABELS, STEPS, State
 from ledger.chart import load_chart
 from ledger.journal import find_entry
