@@ -75,7 +75,8 @@ def confirm(session: Session, actor: Actor, fund_code: str, proposal_id: int, *,
             date: dt.date | None = None) -> AllocationProposal:
     """A second finance user confirms; every line posts as an allocation entry."""
     proposal = _decide(session, actor, fund_code, proposal_id)
-    if actor.user_id is not None and actor.user_id == proposal.proposed_by:
+    if actor.name == proposal.proposed_by_name or (
+            actor.user_id is not None and actor.user_id == proposal.proposed_by):
         raise PermissionDenied("A second finance user must confirm an allocation; "
                                "nobody confirms their own proposal.")
     day = date or clock.today()

@@ -18,6 +18,7 @@ from core.protection import Protector
 from grants import attachments, beneficiaries
 from grants import operations as ops
 from grants.access import get_project
+from ledger import donations
 from tests.worlds import PASSWORD, USERS, project_input
 from webapp.auth.users import find_user
 from webapp.demo import synthetic_id
@@ -61,6 +62,12 @@ def project_view(user: str, roles: set[str], ok: int, *, act: bool = False) -> i
     return gate(user, roles, inner)
 
 
+def fund_action(user: str, roles: set[str], ok: int) -> int:
+    """An action on YJQ's money: the role gate, then invisible (404) outside what the user
+    may read, refused (403) to readers from elsewhere, else ``ok`` (the empty form's answer)."""
+    return project_view(user, roles, ok, act=True)
+
+
 def admin_action(user: str) -> int | None:
     """An administrator's change to a YJQ user or fund: theirs to make for the YJQ and city
     administrators (success changes data: not a matrix case); 404 for another county's."""
@@ -97,6 +104,38 @@ ROWS = {
     "projects.reveal": ("POST", "/projects/{pid}/beneficiaries/{bid}/id",
                         lambda u: project_view(u, {"civil_affairs", "auditor"},
                                                200 if u == ANON or where(u) == "own" else 403)),
+    "money.treasury_page": ("GET", "/funds/YJQ/treasury",
+                            lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),
+    "money.post_treasury": ("POST", "/funds/YJQ/treasury",
+                            lambda u: fund_action(u, {"finance"}, 400)),
+    "money.top_up_rule": ("POST", "/funds/YJQ/treasury/rule",
+                          lambda u: fund_action(u, {"finance"}, 400)),
+    "money.donations_page": ("GET", "/funds/YJQ/donations",
+                             lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),
+    "money.add_donor": ("POST", "/funds/YJQ/donors",
+                        lambda u: fund_action(u, {"charity_office"}, 400)),
+    "money.record_donation": ("POST", "/funds/YJQ/donations",
+                              lambda u: fund_action(u, {"charity_office"}, 400)),
+    "money.void": ("POST", "/funds/YJQ/receipts/{receipt}/void",
+                   lambda u: fund_action(u, {"charity_office"}, 400)),
+    "money.return_donation": ("POST", "/funds/YJQ/receipts/{receipt}/return",
+                              lambda u: fund_action(u, {"charity_office"}, 400)),
+    "money.receipt_pdf": ("GET", "/funds/YJQ/receipts/{receipt}.pdf",
+                          lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),
+    "money.allocations_page": ("GET", "/funds/YJQ/allocations",
+                               lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),
+    "money.decide": ("POST", "/funds/YJQ/allocations/999/confirm",
+                     lambda u: fund_action(u, {"finance"}, 404)),
+    "money.bank_page": ("GET", "/funds/YJQ/bank",
+                        lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),
+    "money.import_statement": ("POST", "/funds/YJQ/bank/import",
+                               lambda u: fund_action(u, {"charity_office"}, 400)),
+    "money.settle_line": ("POST", "/funds/YJQ/bank/lines/999",
+                          lambda u: fund_action(u, {"charity_office"}, 404)),
+    "money.reconcile_month": ("POST", "/funds/YJQ/bank/reconcile",
+                              lambda u: fund_action(u, {"charity_office", "finance"}, 400)),
+    "money.close": ("POST", "/funds/YJQ/periods/close",
+                    lambda u: fund_action(u, {"finance"}, 400)),
     "admin.users": ("GET", "/admin/users", lambda u: gate(u, {"admin"}, lambda: 200)),
     "admin.activate": ("POST", "/admin/users/{other}/active/0",
                        admin_action),
@@ -121,7 +160,11 @@ def scene(app, world):
             guardian="监护人", guardian_consent=True)
         attachment = attachments.store(session, world["ca"], project, filename="申报书.pdf",
                                        data=PDF, folder=Path(app.config["ATTACHMENTS_DIR"]))
-        ids = {"pid": pid, "bid": child.id, "aid": attachment.id,
+        donor = donations.add_donor(session, world["co"], "YJQ", kind="enterprise",
+                                    name="资阳某公司")
+        receipt = donations.record_donation(session, world["co"], "YJQ", donor_id=donor.id,
+                                            date=dt.date(2026, 6, 1), amount="800")
+        ids = {"pid": pid, "bid": child.id, "aid": attachment.id, "receipt": receipt.code,
                "other": find_user(session, "fin1").id}
     return ids
 
