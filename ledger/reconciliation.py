@@ -162,9 +162,9 @@ def require_reconciled(session: Session, actor: Actor, fund: Fund, start: dt.dat
         return
     first = open_months[0]
     raise InvalidInput(
-        "{period} is not reconciled (bank {bank}, ledger {ledger}, {lines} statement lines and "
-        "{entries} entries outstanding); reconcile it, or let finance close it with a reason.",
-        period=", ".join(m.period for m in open_months),
+        "Not reconciled: {period}. In {first}: bank {bank}, ledger {ledger}, {lines} statement "
+        "lines and {entries} entries outstanding. Reconcile, or let finance close with a reason.",
+        period=", ".join(m.period for m in open_months), first=first.period,
         bank=format_cny(first.bank_balance) if first.bank_balance is not None else "—",
         ledger=format_cny(first.ledger_balance), lines=len(first.unmatched_lines),
         entries=len(first.unmatched_entries))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 import audit
 from core.actors import Actor
 from core.errors import InvalidInput, NotFound
+from core.i18n import gettext
 from core.money import CENT, ZERO, format_cny, parse_amount
 from ledger.balances import balances
 from ledger.chart import DONATIONS
@@ -78,9 +79,12 @@ def propose_top_up(session: Session, fund_code: str, year: int) -> TopUpProposal
         raise NotFound("Fund {fund} has no top-up rule yet.", fund=fund.code)
     if rule.kind == "fixed":
         assert rule.amount is not None
-        return TopUpProposal(year, rule.amount, f"fixed {format_cny(rule.amount)}")
+        return TopUpProposal(year, rule.amount,
+                             gettext("a fixed amount of {amount}",
+                                     amount=format_cny(rule.amount)))
     assert rule.ratio is not None and rule.cap is not None
     donated = donations_in(session, fund, year - 1)
     amount = min((donated * rule.ratio).quantize(CENT, rounding=ROUND_HALF_UP), rule.cap)
-    return TopUpProposal(year, amount, f"{rule.ratio} × {format_cny(donated)} "
-                                       f"({year - 1}), cap {format_cny(rule.cap)}")
+    return TopUpProposal(year, amount, gettext(
+        "{ratio} × {donated} donated in {last_year}, at most {cap}", ratio=rule.ratio.normalize(),
+        donated=format_cny(donated), last_year=year - 1, cap=format_cny(rule.cap)))

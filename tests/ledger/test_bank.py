@@ -13,6 +13,7 @@ from sqlalchemy import event, func, select
 from audit.models import AuditRecord
 from core.db import transaction
 from core.errors import Conflict, InvalidInput, NotFound
+from core.i18n import locale_as
 from ledger.bank import (
     bank_balance,
     book_line,
@@ -61,6 +62,13 @@ def populate(code: str, post) -> None:
     post("disbursement", code, date=dt.date(2025, 4, 7), amount="2000", grant="P-1",  # 11
          bank_ref="ZF003")
     post("bank-fee", code, date=dt.date(2025, 4, 19), amount="5")  # 12
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Refusals are read by their English wording here; tests/core checks the catalog."""
+    with locale_as("en"):
+        yield
 
 
 @pytest.fixture
