@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,8 +54,17 @@ def write_header(out: TextIO, fund: Fund) -> None:
               f"  parent: {quote(parent)}\n  chart: {quote(fund.chart)}\n\n")
 
 
-def write_ledger(session: Session, fund: Fund, out: TextIO) -> int:
-    """Write the complete ledger of one fund; returns the number of entries."""
+# Sees each journal row (all its columns) and its postings as (account, amount).
+EntryObserver = Callable[[Mapping[str, Any], list[tuple[str, Decimal]]], None]
+
+
+def write_ledger(session: Session, fund: Fund, out: TextIO, *,
+                 observe: EntryObserver | None = None) -> int:
+    """Write the complete ledger of one fund; returns the number of entries.
+
+    ``observe`` is shown every entry as it is written, so ``ledger verify`` checks the
+    hash chain in the same pass instead of reading the journal twice.
+    """
     write_header(out, fund)
     accounts = list(session.execute(
         select(Account).where(Account.fund_id == fund.id).order_by(Account.code)).scalars())
@@ -67,16 +76,13 @@ def write_ledger(session: Session, fund: Fund, out: TextIO) -> int:
     out.write("\n")
 
     postings = postings_in_order(session, fund)
+    table = JournalEntry.__table__
     entries = session.execute(
-        select(JournalEntry.id, JournalEntry.seq, JournalEntry.date, JournalEntry.type,
-               JournalEntry.payee, JournalEntry.narration, JournalEntry.links,
-               JournalEntry.meta, JournalEntry.hash)
-        .where(JournalEntry.fund_id == fund.id)
-        .order_by(JournalEntry.id)
+        select(table).where(table.c.fund_id == fund.id).order_by(table.c.id)
         .execution_options(yield_per=5000)
-    )
+    ).mappings()
     with closing(postings), closing(entries):
-        count = _write_entries(out, names, entries, postings)
+        count = _write_entries(out, names, entries, postings, observe)
 
     assertions = session.execute(
         select(BalanceAssertion.date, BalanceAssertion.account_id, BalanceAssertion.amount)
@@ -93,23 +99,31 @@ def write_ledger(session: Session, fund: Fund, out: TextIO) -> int:
 
 
 def _write_entries(out: TextIO, names: dict[int, str], entries: Iterable[Any],
-                   postings: Iterator[Any]) -> int:
+                   postings: Iterator[Any], observe: EntryObserver | None) -> int:
     count = 0
     write = out.write
     pending = next(postings, None)
-    for entry_id, seq, date, entry_type, payee, narration, links, meta, digest in entries:
-        head = f"{date} * {quote(payee)} {quote(narration)}" if payee else \
-            f"{date} * {quote(narration)}"
+    for entry in entries:
+        entry_id, payee, narration, links = (entry["id"], entry["payee"], entry["narration"],
+                                             entry["links"])
+        head = f"{entry['date']} * {quote(payee)} {quote(narration)}" if payee else \
+            f"{entry['date']} * {quote(narration)}"
         if links:
             head += " " + " ".join("^" + link for link in links)
-        lines = [head, f"  entry-no: \"{seq}\"", f"  type: \"{entry_type}\""]
-        lines.extend(f"  {key}: {quote(meta[key])}" for key in sorted(meta))
-        lines.append(f"  hash: \"{digest}\"")
+        meta = entry["meta"]
+        text = [head, f"  entry-no: \"{entry['seq']}\"", f"  type: \"{entry['type']}\""]
+        text.extend(f"  {key}: {quote(meta[key])}" for key in sorted(meta))
+        text.append(f"  hash: \"{entry['hash']}\"")
+        lines = []
         while pending is not None and pending[0] == entry_id:
-            lines.append(f"  {names[pending[1]]}  {_amount(pending[2])}")
+            account, amount = names[pending[1]], pending[2]
+            lines.append((account, amount))
+            text.append(f"  {account}  {_amount(amount)}")
             pending = next(postings, None)
-        write("\n".join(lines))
+        write("\n".join(text))
         write("\n\n")
+        if observe is not None:
+            observe(entry, lines)
         count += 1
     return count
 

@@ -120,8 +120,12 @@ def clean_text(value: str | None, field: str, *, required: bool = False,
     return value
 
 
+_FIND_FUND = select(Fund).where(Fund.code == bindparam("code"))
+# Built once: every posting locks its fund (see _SQL for why statements are prebuilt).
+_LOCK_FUND = _FIND_FUND.with_for_update().execution_options(populate_existing=True)
+
+
 def find_fund(session: Session, code: str, *, lock: bool = False) -> Fund:
-    stmt = select(Fund).where(Fund.code == code.strip().upper())
     if lock:
         # PostgreSQL: row lock serialises postings per fund. SQLite: the
         # transaction must already hold the database write lock (BEGIN IMMEDIATE).
@@ -130,8 +134,8 @@ def find_fund(session: Session, code: str, *, lock: bool = False) -> Fund:
                 conn.get_execution_options().get(SQLITE_BEGIN) != "IMMEDIATE":
             raise RuntimeError("ledger writes must run in core.db.transaction() or a session "
                                "started with core.db.begin_write()")
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    fund = session.execute(stmt).scalar_one_or_none()
+    fund = session.execute(_LOCK_FUND if lock else _FIND_FUND,
+                           {"code": code.strip().upper()}).scalar_one_or_none()
     if fund is None:
         raise NotFound("There is no fund with code {code}.", code=code[:20])
     return fund

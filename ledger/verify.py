@@ -10,8 +10,7 @@ the running balances kept in SQL.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import closing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,8 +24,8 @@ from core.i18n import gettext
 from core.money import ZERO, format_cny
 from ledger.beancount_io import format_error, load, realize, write_ledger
 from ledger.chart import FUND_PREFIX, PAYABLE_PREFIX
-from ledger.journal import entry_payload, postings_in_order
-from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalEntry
+from ledger.journal import entry_payload
+from ledger.models import Account, DailyChange, Fund, GrantPositionRow
 
 
 @dataclass
@@ -40,47 +39,39 @@ class FundReport:
         return not self.problems
 
 
-def check_chain(session: Session, fund: Fund) -> list[str]:
-    """Recompute each entry's hash from its stored content; name the first break."""
-    names = dict(session.execute(
-        select(Account.id, Account.name).where(Account.fund_id == fund.id)).all())
-    table = JournalEntry.__table__
-    postings = postings_in_order(session, fund)
-    # Entry ids grow with entry numbers within a fund (both assigned under the fund lock).
-    entries = session.execute(
-        select(table).where(table.c.fund_id == fund.id).order_by(table.c.id)
-        .execution_options(yield_per=5000)
-    ).mappings()
-    # Both are server-side cursors on PostgreSQL: close them even when we stop early.
-    with closing(postings), closing(entries):
-        return _first_break(fund, names, entries, postings)
+class ChainCheck:
+    """Recomputes each entry's hash from its stored content as the export goes by,
+    and remembers the first break."""
 
+    def __init__(self, fund: Fund) -> None:
+        self.fund = fund
+        self.previous, self.expected = GENESIS, 1
+        self.problem: str | None = None
 
-def _first_break(fund: Fund, names: dict[int, str], entries: Iterable[Any],
-                 postings: Iterator[Any]) -> list[str]:
-    pending = next(postings, None)
-    previous, expected = GENESIS, 1
-    for entry in entries:
-        lines = []
-        while pending is not None and pending[0] == entry["id"]:
-            lines.append((names[pending[1]], pending[2]))
-            pending = next(postings, None)
+    def __call__(self, entry: Mapping[str, Any], lines: list[tuple[str, Any]]) -> None:
+        if self.problem is not None:
+            return
         seq = entry["seq"]
-        if seq != expected:
-            return [gettext("journal entry #{seq} is missing (the next present is #{present})",
-                            seq=expected, present=seq)]
-        if entry["prev_hash"] != previous:
-            return [gettext("journal entry #{seq} does not link to the hash of entry #{previous}",
-                            seq=seq, previous=seq - 1)]
-        if chain_hash(previous, entry_payload(fund, entry, lines)) != entry["hash"]:
-            return [gettext("journal entry #{seq} ({date} {type}) was altered: its content "
-                            "no longer matches its hash", seq=seq,
-                            date=entry["date"].isoformat(), type=entry["type"])]
-        previous, expected = entry["hash"], expected + 1
-    if (fund.entry_count, fund.last_entry_hash) != (expected - 1, previous):
-        return [gettext("fund {fund} records {count} entries but its journal ends at #{last}",
-                        fund=fund.code, count=fund.entry_count, last=expected - 1)]
-    return []
+        if seq != self.expected:
+            self.problem = gettext("journal entry #{seq} is missing (the next present is "
+                                   "#{present})", seq=self.expected, present=seq)
+        elif entry["prev_hash"] != self.previous:
+            self.problem = gettext("journal entry #{seq} does not link to the hash of entry "
+                                   "#{previous}", seq=seq, previous=seq - 1)
+        elif chain_hash(self.previous, entry_payload(self.fund, entry, lines)) != entry["hash"]:
+            self.problem = gettext("journal entry #{seq} ({date} {type}) was altered: its "
+                                   "content no longer matches its hash", seq=seq,
+                                   date=entry["date"].isoformat(), type=entry["type"])
+        self.previous, self.expected = entry["hash"], self.expected + 1
+
+    def problems(self) -> list[str]:
+        if self.problem is not None:
+            return [self.problem]
+        fund = self.fund
+        if (fund.entry_count, fund.last_entry_hash) != (self.expected - 1, self.previous):
+            return [gettext("fund {fund} records {count} entries but its journal ends at #{last}",
+                            fund=fund.code, count=fund.entry_count, last=self.expected - 1)]
+        return []
 
 
 def _compare_balances(session: Session, fund: Fund, realized: dict[str, Decimal]) -> list[str]:
@@ -133,11 +124,12 @@ def _compare_grants(session: Session, fund: Fund,
 
 def verify_fund(session: Session, fund: Fund, *, keep: Path | None = None) -> FundReport:
     report = FundReport(fund.code)
-    report.problems.extend(check_chain(session, fund))
+    chain = ChainCheck(fund)
     with tempfile.TemporaryDirectory(prefix="specialfund-verify-") as tmp:
         path = keep or Path(tmp) / f"{fund.code}.beancount"
         with path.open("w", encoding="utf-8") as out:
-            report.entries = write_ledger(session, fund, out)
+            report.entries = write_ledger(session, fund, out, observe=chain)
+        report.problems.extend(chain.problems())
         loaded = load(path)
     report.problems.extend(
         gettext("Beancount: {error}", error=format_error(e)) for e in loaded.errors)
