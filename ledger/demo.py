@@ -146,8 +146,11 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
                 bank_ref=f"SXF{days[25]:%Y%m%d}")))
         if month_hook:
             agenda.extend(month_hook(fund, days))
-        for _day, _order, action in sorted(agenda, key=lambda item: (item[0], item[1])):
-            action()
+        for day, _order, action in sorted(agenda, key=lambda item: (item[0], item[1])):
+            # Each event happens on its day: receipts, audit records and timestamps agree.
+            with clock.frozen_at(dt.datetime(day.year, day.month, day.day, 10,
+                                             tzinfo=clock.CST)):
+                action()
 
         next_first = (dt.date(year, month, 28) + dt.timedelta(days=4)).replace(day=1)
         _bank_statement(session, fund, days, unmatched_interest=next_first > today)

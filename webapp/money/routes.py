@@ -265,8 +265,7 @@ def bank_page(code: str):  # type: ignore[no-untyped-def]
     ).scalars().all()
     today = clock.today()
     start = fund.locked_through + dt.timedelta(days=1) if fund.locked_through else fund.opened_on
-    last_month_end = today.replace(day=1) - dt.timedelta(days=1)
-    months = [status(db.session, fund, m) for m in months_between(start, last_month_end)]
+    months = [status(db.session, fund, m) for m in months_between(start, today)]
     return render_template("money/bank.html", fund=fund, statements=statements,
                            lines=unmatched_lines(db.session, fund), months=months[-12:],
                            closes=closes_of(db.session, fund)[-6:], form=StatementForm(),
