@@ -6,6 +6,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from ledger.balances import balance
@@ -112,3 +113,41 @@ def test_an_upload_that_is_not_a_statement_changes_nothing(world, login, factory
     assert bad.status_code == 400
     with factory() as session:
         assert session.execute(select(BankStatement)).first() is None
+
+
+@pytest.mark.slow
+def test_a_year_of_income_from_the_pages(world, login, make_fund):
+    """Twelve months booked, receipted, imported, reconciled and closed in the browser's forms."""
+    office, finance = login("co"), login("fin1")
+    office.post("/funds/YJQ/donors", data={"kind": "enterprise", "name": "资阳众诚建设有限公司",
+                                           "publish": "name"})
+    donor_id = office.get("/funds/YJQ/donations").get_data(as_text=True).split(
+        '<option value="')[1].split('"')[0]
+    # The world's fund was seeded (¥1,000,000 on 2025-01-05) and allocated on 2025-01-06.
+    running = Decimal("1000000.00")
+    for month in range(1, 13):
+        rows = []
+        if month == 1:
+            rows.append(f"2025-01-05,财政启动资金,资阳市财政局,1000000.00,,{running:.2f},CZ0105")
+        day = dt.date(2025, month, 15)
+        amount = Decimal(2000 + month)
+        assert office.post("/funds/YJQ/donations", data={
+            "donor_id": donor_id, "date": day.isoformat(), "amount": f"{amount}",
+            "purpose": "Education"}).status_code == 302
+        running += amount
+        rows.append(f"{day},捐赠,资阳众诚建设有限公司,{amount:.2f},,{running:.2f},JZ{month:02d}")
+        csv = ("交易日期,摘要,对方户名,收入金额,支出金额,余额,流水号\n" + "\n".join(rows) + "\n")
+        encoded = csv.encode("gbk" if month % 2 else "utf-8")
+        assert office.post("/funds/YJQ/bank/import",
+                           data={"file": (io.BytesIO(encoded), f"2025-{month:02d}.csv")},
+                           content_type="multipart/form-data").status_code == 302
+        period = f"2025-{month:02d}"
+        assert office.post("/funds/YJQ/bank/reconcile", data={"period": period}).status_code \
+            == 302
+        closed = finance.post("/funds/YJQ/periods/close", data={"period": period})
+        assert closed.status_code == 302, text(closed)
+    page = text(office.get("/funds/YJQ/donations"))
+    assert "YJQ-2025-000012" in page
+    pdf = office.get("/funds/YJQ/receipts/YJQ-2025-000012.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert "2025年12月31日" in text(finance.get("/funds/YJQ/bank"))
