@@ -11,6 +11,7 @@ import audit.models  # noqa: F401 - registers tables on Base.metadata
 import grants.models  # noqa: F401
 import ledger.income_models
 import ledger.models  # noqa: F401
+import reports.models  # noqa: F401
 import webapp.auth.models  # noqa: F401
 from core.db import Base, make_engine
 
