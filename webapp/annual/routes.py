@@ -1,0 +1,107 @@
+"""Annual reports: finance writes and publishes them; staff read them; the published
+PDF is kept exactly as published and served from the instance folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from sqlalchemy import select
+
+from core import clock
+from core.errors import InvalidInput, NotFound
+from core.i18n import gettext
+from reports import annual
+from reports.models import AnnualReport, Correction
+from webapp.auth.access import STAFF, current_actor, roles_required
+from webapp.extensions import db
+from webapp.money.routes import acting, readable
+
+bp = Blueprint("annual", __name__, url_prefix="/funds/<code>/annual")
+
+
+def published_path(report: AnnualReport) -> Path:
+    return Path(current_app.instance_path) / "published" / \
+        f"annual-{report.fund.code}-{report.year}.pdf"
+
+
+@bp.route("/")
+@roles_required(*STAFF)
+def index(code: str):  # type: ignore[no-untyped-def]
+    fund = readable(code)
+    reports = {r.year: r for r in db.session.execute(select(AnnualReport).where(
+        AnnualReport.fund_id == fund.id)).scalars()}
+    years = list(range(clock.today().year - 1, fund.opened_on.year - 1, -1))
+    corrections = db.session.execute(select(Correction).where(
+        Correction.fund_id == fund.id).order_by(Correction.published_at.desc())).scalars().all()
+    return render_template("annual/index.html", fund=fund, years=years, reports=reports,
+                           corrections=corrections, sections=annual.SECTIONS)
+
+
+@bp.route("/<int:year>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit(code: str, year: int):  # type: ignore[no-untyped-def]
+    fund = readable(code)
+    report = None
+    if request.method == "POST":
+        fund = acting(code, "finance")
+        report = annual.report_for(db.session, current_actor(), fund.code, year, create=True)
+        annual.save_narrative(db.session, current_actor(), report,
+                              {key: request.form.get(key, "") for key in annual.SECTIONS})
+        flash(gettext("Saved."), "success")
+        return redirect(url_for("annual.edit", code=fund.code, year=year))
+    try:
+        report = annual.report_for(db.session, current_actor(), fund.code, year)
+    except NotFound:
+        report = None
+    return render_template("annual/edit.html", fund=fund, year=year, report=report,
+                           sections=annual.SECTIONS)
+
+
+@bp.route("/<int:year>/publish", methods=["POST"])
+@roles_required("finance")
+def publish(code: str, year: int):  # type: ignore[no-untyped-def]
+    fund = acting(code, "finance")
+    report = annual.report_for(db.session, current_actor(), fund.code, year)
+    pdf = annual.publish(db.session, current_actor(), report)
+    path = published_path(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)  # written before the commit; an orphan file is harmless
+    flash(gettext("Annual report {year} published.", year=year), "success")
+    return redirect(url_for("annual.edit", code=fund.code, year=year))
+
+
+@bp.route("/<int:year>.pdf")
+@roles_required(*STAFF)
+def pdf(code: str, year: int):  # type: ignore[no-untyped-def]
+    fund = readable(code)
+    report = annual.report_for(db.session, current_actor(), fund.code, year)
+    if report.state == "published" and published_path(report).is_file():
+        return send_file(published_path(report), mimetype="application/pdf", max_age=0,
+                         download_name=f"annual-{fund.code}-{year}.pdf")
+    response = current_app.make_response(annual.annual_pdf(db.session, report))
+    response.mimetype = "application/pdf"
+    return response
+
+
+@bp.route("/corrections", methods=["POST"])
+@roles_required("finance", "auditor")
+def correction(code: str):  # type: ignore[no-untyped-def]
+    fund = acting(code, "finance", "auditor")
+    subject = request.form.get("subject", "")
+    if not subject:
+        raise InvalidInput("{field} is required.", field=gettext("Subject"))
+    annual.publish_correction(db.session, current_actor(), fund.code, subject=subject,
+                              title=request.form.get("title", ""),
+                              text=request.form.get("text", ""))
+    flash(gettext("Correction notice published."), "success")
+    return redirect(url_for("annual.index", code=fund.code))
