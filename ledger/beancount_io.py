@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.i18n import gettext
+from ledger.income_models import Reconciliation
 from ledger.journal import postings_in_order
 from ledger.models import Account, BalanceAssertion, Fund, JournalEntry
 
@@ -95,7 +96,28 @@ def write_ledger(session: Session, fund: Fund, out: TextIO, *,
             out.write(f";; closing balances of the period ending the day before {date}\n")
             last = date
         out.write(f"{date} balance {names[account_id]}  {_amount(amount)}\n")
+    _write_bank_balances(session, fund, out)
     return count
+
+
+def _write_bank_balances(session: Session, fund: Fund, out: TextIO) -> None:
+    """The bank's balance at the end of each closed, reconciled month, for the plugin's
+    check that the fund's accounts add up to the bank account."""
+    from ledger.bank import bank_balance  # noqa: PLC0415 - bank builds on this module
+
+    if fund.locked_through is None:
+        return
+    months = session.execute(select(Reconciliation.period_end).where(
+        Reconciliation.fund_id == fund.id, Reconciliation.reconciled.is_(True),
+        Reconciliation.override_reason.is_(None),
+        Reconciliation.period_end <= fund.locked_through).order_by(Reconciliation.period_end)
+    ).scalars().all()
+    if months:
+        out.write("\n;; the bank's balance at the end of each closed, reconciled month\n")
+    for end in months:
+        held = bank_balance(session, fund, end)
+        if held is not None:
+            out.write(f"{end} custom \"bank-balance\" {_amount(held)}\n")
 
 
 def _write_entries(out: TextIO, names: dict[int, str], entries: Iterable[Any],

@@ -20,7 +20,10 @@ file in which:
   (``entry-unique``); a project is committed twice (``grant-commitment``);
 * an amount is zero, in another currency or finer than a fen (``currency``);
 * a ``pad`` directive invents money (``no-pad``): a fund's balances come only
-  from its entries.
+  from its entries;
+* at the end of a reconciled month, the bank's balance stated by a
+  ``custom "bank-balance"`` directive differs from the sum of the fund's
+  ``Assets:Fund:*`` accounts (``bank-reconciled``).
 
 The rules themselves live in ``ledger.rules``, shared with the SQL journal.
 """
@@ -90,6 +93,7 @@ class _Checker:
         self.by_number: dict[str, data.Transaction] = {}
         self.reversed: set[str] = set()
         self.day_touched: set[rules.Quantity] = set()
+        self.bank_statements: dict[Any, list[data.Custom]] = defaultdict(list)
         self.day_entry: dict[rules.Quantity, data.Transaction] = {}
 
     def fail(self, entry: Any, violation: rules.Violation) -> None:
@@ -104,12 +108,26 @@ class _Checker:
             self.labels.setdefault(purpose, f"{purpose} ({str(zh).rsplit('—', 1)[-1]})")
 
     def end_of_day(self, day: Any) -> None:
+        for statement in self.bank_statements.pop(day, []):
+            self.check_bank(statement)
         for quantity in sorted(self.day_touched):
             value = quantity.value(lambda account: self.balances[account])
             if value < 0:
                 self.fail(self.day_entry[quantity], _negative(quantity, value, day, self.labels))
         self.day_touched.clear()
         self.day_entry.clear()
+
+    def check_bank(self, entry: data.Custom) -> None:
+        """The bank's balance at the end of a reconciled month equals the fund's accounts."""
+        stated = entry.values[0].value if entry.values else None
+        number = getattr(stated, "number", None)
+        held = sum((v for a, v in self.balances.items() if a.startswith("Assets:Fund:")), ZERO)
+        if number is None or number != held:
+            self.fail(entry, rules.Violation(
+                "bank-reconciled", "The bank held {bank} at the end of {date}; the fund's "
+                "accounts hold {held}.", {"bank": format_cny(number) if number is not None
+                                          else "?", "date": entry.date, "held":
+                                          format_cny(held)}))
 
     def transaction(self, entry: data.Transaction) -> None:
         deltas = _deltas(entry)
@@ -209,6 +227,14 @@ def fund_rules(entries: list[Any], options_map: dict[str, Any],
     for entry in entries:
         if isinstance(entry, data.Open):
             checker.open(entry)
+        if isinstance(entry, data.Custom) and entry.type == "bank-balance":
+            checker.bank_statements[entry.date].append(entry)
+            if current_day is None or entry.date != current_day:
+                # A month-end with no entry of its own still gets its check.
+                if current_day is not None:
+                    checker.end_of_day(current_day)
+                current_day = entry.date
+            continue
         if isinstance(entry, data.Pad):
             checker.fail(entry, rules.Violation(
                 "no-pad", "A pad directive would invent money; fund balances come only from "

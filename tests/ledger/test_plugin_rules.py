@@ -1533,3 +1533,44 @@ class TestWhatTheJournalRefusesTheFileMayNotSay(unittest.TestCase):
           Income:Interest  -10.00 CNY
         """
         self.assertEqual(reported(errors), [("entry-unique", "None")])
+
+
+class TestBankReconciled(unittest.TestCase):
+    """The bank's month-end balance equals the sum of the fund's accounts."""
+
+    @loader.load_doc(expect_errors=False)
+    def test_the_bank_agrees_with_the_fund_accounts(self, entries, errors, options_map):
+        """
+        plugin "ledger.plugins.fund_rules"
+        2026-01-01 open Assets:Fund:General CNY
+        2026-01-01 open Assets:Fund:Education CNY
+        2026-01-01 open Income:Government:Seed CNY
+        2026-01-10 * "启动资金"
+          entry-no: "1"
+          type: "seed"
+          Assets:Fund:General  1000.00 CNY
+          Income:Government:Seed  -1000.00 CNY
+        2026-01-20 * "分配"
+          entry-no: "2"
+          type: "allocation"
+          Assets:Fund:Education  400.00 CNY
+          Assets:Fund:General  -400.00 CNY
+        2026-01-31 custom "bank-balance" 1000.00 CNY
+        2026-02-28 custom "bank-balance" 1000.00 CNY
+        """
+
+    @loader.load_doc(expect_errors=True)
+    def test_a_bank_balance_that_disagrees_fails(self, entries, errors, options_map):
+        """
+        plugin "ledger.plugins.fund_rules"
+        2026-01-01 open Assets:Fund:General CNY
+        2026-01-01 open Income:Government:Seed CNY
+        2026-01-10 * "启动资金"
+          entry-no: "1"
+          type: "seed"
+          Assets:Fund:General  1000.00 CNY
+          Income:Government:Seed  -1000.00 CNY
+        2026-01-31 custom "bank-balance" 1001.00 CNY
+        """
+        self.assertEqual([e.message.split("]")[0] for e in errors
+                          if isinstance(e, FundRuleError)], ["[bank-reconciled"])
