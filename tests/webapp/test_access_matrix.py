@@ -19,6 +19,7 @@ from grants import attachments, beneficiaries
 from grants import operations as ops
 from grants.access import get_project
 from ledger import donations
+from reports import engagements
 from tests.worlds import PASSWORD, USERS, project_input
 from webapp.auth.users import find_user
 from webapp.demo import synthetic_id
@@ -136,6 +137,30 @@ ROWS = {
                               lambda u: fund_action(u, {"charity_office", "finance"}, 400)),
     "money.close": ("POST", "/funds/YJQ/periods/close",
                     lambda u: fund_action(u, {"finance"}, 400)),
+    "annual.index": ("GET", "/funds/YJQ/annual/",
+                     lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),
+    "annual.edit": ("GET", "/funds/YJQ/annual/2025",
+                    lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),
+    "annual.publish": ("POST", "/funds/YJQ/annual/2025/publish",
+                       lambda u: fund_action(u, {"finance"}, 404)),  # no report yet
+    "annual.pdf": ("GET", "/funds/YJQ/annual/2025.pdf",
+                   lambda u: gate(u, STAFF, lambda: 404)),  # no report yet
+    "annual.correction": ("POST", "/funds/YJQ/annual/corrections",
+                          lambda u: fund_action(u, {"finance", "auditor"}, 400)),
+    "audits.index": ("GET", "/audits/", lambda u: gate(u, STAFF, lambda: 200)),
+    "audits.create": ("POST", "/audits/", lambda u: gate(u, {"auditor"}, lambda: 422)),
+    "audits.show": ("GET", "/audits/{eid}",
+                    lambda u: gate(u, STAFF, lambda: 200 if (
+                        role(u) == "auditor" and reader(u)) or where(u) == "own" else 404)),
+    "audits.sample": ("POST", "/audits/{eid}/sample",
+                      lambda u: gate(u, {"auditor"}, lambda: 422)),
+    "audits.record": ("POST", "/audits/{eid}/findings",
+                      lambda u: gate(u, {"auditor"}, lambda: 422)),
+    "audits.publish": ("POST", "/audits/{eid}/publish",
+                       lambda u: gate(u, {"auditor"}, lambda: 422)),
+    "audits.respond": ("POST", "/audits/{eid}/findings/{fid}/response",
+                       lambda u: gate(u, {"finance", "charity_office", "civil_affairs"},
+                                      lambda: 422 if where(u) == "own" else 404)),
     "admin.users": ("GET", "/admin/users", lambda u: gate(u, {"admin"}, lambda: 200)),
     "admin.activate": ("POST", "/admin/users/{other}/active/0",
                        admin_action),
@@ -164,8 +189,13 @@ def scene(app, world):
                                     name="资阳某公司")
         receipt = donations.record_donation(session, world["co"], "YJQ", donor_id=donor.id,
                                             date=dt.date(2026, 6, 1), amount="800")
+        engagement = engagements.open_engagement(session, world["aud"], "YJQ",
+                                                 title="2026年度审计", period="2026")
+        finding = engagements.record_finding(session, world["aud"], engagement.id,
+                                             severity="low", title="测试发现",
+                                             description="说明", links=[])
         ids = {"pid": pid, "bid": child.id, "aid": attachment.id, "receipt": receipt.code,
-               "other": find_user(session, "fin1").id}
+               "eid": engagement.id, "fid": finding.id, "other": find_user(session, "fin1").id}
     return ids
 
 
