@@ -27,6 +27,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from webapp.annual.routes import bp as annual_bp  # noqa: PLC0415
     from webapp.audits.routes import bp as audits_bp  # noqa: PLC0415
     from webapp.auth.routes import bp as auth_bp  # noqa: PLC0415
+    from webapp.downloads.routes import bp as downloads_bp  # noqa: PLC0415
     from webapp.main.routes import bp as main_bp  # noqa: PLC0415
     from webapp.money.routes import bp as money_bp  # noqa: PLC0415
     from webapp.projects.routes import bp as projects_bp  # noqa: PLC0415
@@ -39,7 +40,8 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     login_manager.session_protection = "strong"
     i18n.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth_bp, main_bp, projects_bp, money_bp, annual_bp, audits_bp, admin_bp):
+    for blueprint in (auth_bp, main_bp, projects_bp, money_bp, annual_bp, audits_bp,
+                      downloads_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     @app.after_request

@@ -161,6 +161,12 @@ ROWS = {
     "audits.respond": ("POST", "/audits/{eid}/findings/{fid}/response",
                        lambda u: gate(u, {"finance", "charity_office", "civil_affairs"},
                                       lambda: 422 if where(u) == "own" else 404)),
+    "downloads.index": ("GET", "/downloads/",
+                        lambda u: gate(u, {"auditor", "finance"}, lambda: 200)),
+    "downloads.file": ("GET", "/downloads/file?fund=YJQ&report=fund-statement&period=2026"
+                              "&format=csv",
+                       lambda u: gate(u, {"auditor", "finance"},
+                                      lambda: 200 if reader(u) else 404)),
     "admin.users": ("GET", "/admin/users", lambda u: gate(u, {"admin"}, lambda: 200)),
     "admin.activate": ("POST", "/admin/users/{other}/active/0",
                        admin_action),
