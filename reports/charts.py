@@ -125,13 +125,17 @@ def bar_chart(title: str, categories: Sequence[str], series: Series, *, desc: st
     figures are still in the titles and the description."""
     chart_id = _safe_id(chart_id)
     names = [name for name, _ in series]
-    parts = _open(chart_id, width, height, title, desc or describe(categories, series), inline)
-    legend, legend_height = _legend(names, 12, 34, width - 24) if len(series) > 1 else ([], 0)
-    parts += legend
     values = [v for _, vs in series for v in vs]
+    empty = not categories or not series or max(values, default=ZERO) <= 0
+    legend, legend_height = (_legend(names, 12, 34, width - 24)
+                             if len(series) > 1 and not empty else ([], 0))
     top = 34 + legend_height + 8
-    if not categories or not series or max(values, default=ZERO) <= 0:
-        return _empty(parts, width, top + 40)
+    if empty:
+        height = top + 40
+    parts = _open(chart_id, width, height, title, desc or describe(categories, series), inline)
+    parts += legend
+    if empty:
+        return _empty(parts, width, top + 20)
     ceiling = nice_ceiling(max(values))
     ticks = [ceiling * i / 5 for i in range(6)]
     left = 12 + max(text_width(tick_label(t), TICK_SIZE) for t in ticks) + 8
@@ -175,18 +179,19 @@ def hbar_chart(title: str, categories: Sequence[str], series: Series, *, desc: s
     number of rows."""
     chart_id = _safe_id(chart_id)
     names = [name for name, _ in series]
+    values = [v for _, vs in series for v in vs]
+    empty = not categories or not series or max(values, default=ZERO) <= 0
     bar_h, gap = 16, 10
     legend_height = 0
     legend: list[str] = []
-    if len(series) > 1:
+    if len(series) > 1 and not empty:
         legend, legend_height = _legend(names, 12, 34, width - 24)
     top = 34 + legend_height + 8
     row_h = bar_h * max(len(series), 1) + gap
-    height = top + row_h * max(len(categories), 1) + 12
+    height = top + (40 if empty else row_h * len(categories) + 12)
     parts = _open(chart_id, width, height, title, desc or describe(categories, series), inline)
     parts += legend
-    values = [v for _, vs in series for v in vs]
-    if not categories or not series or max(values, default=ZERO) <= 0:
+    if empty:
         return _empty(parts, width, top + 20)
     ceiling = max(values)
     label_room = min(max(text_width(c, LABEL_SIZE) for c in categories), width * 0.3)

@@ -175,6 +175,12 @@ ROWS = {
     "admin.funds": ("GET", "/admin/funds", lambda u: gate(u, {"admin"}, lambda: 200)),
     "admin.policy": ("POST", "/admin/funds/YJQ/policy",
                      admin_action),
+    # The public site: the same for everyone, signed in or not.
+    "public.index": ("GET", "/public/", lambda u: 200),
+    "public.fund": ("GET", "/public/funds/YJQ", lambda u: 200),
+    "public.data_index": ("GET", "/public/data/", lambda u: 200),
+    "public.data_csv": ("GET", "/public/data/projects.csv", lambda u: 200),
+    "public.data_json": ("GET", "/public/data/donations.json?fund=YJQ", lambda u: 200),
 }
 
 

@@ -21,7 +21,9 @@ from werkzeug.serving import make_server
 
 from audit import verify_chain
 from core.i18n import gettext, locale_as
+from core.money import format_cny
 from grants.states import STATE_LABELS, STEPS, TRANCHE_STATE_LABELS, State
+from ledger.balances import available
 from ledger.journal import find_fund
 from ledger.verify import verify_fund
 from tests.worlds import PASSWORD
@@ -264,3 +266,67 @@ def test_a_project_from_draft_to_close_in_the_browser(
         assert report.problems == []
         chain = verify_chain(session)
         assert chain.ok, chain.problem
+
+
+def test_an_audit_published_in_the_browser_appears_on_the_public_site(
+        browser, live_server, world, approved, tmp_path):
+    """The auditor publishes a result; a visitor who never signs in finds it, and the
+    fund's figures, by following the public site's links, in Chinese then in English."""
+    context = browser.new_context(locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    aud = User(context.new_page(), live_server, "zh_CN")
+    try:
+        aud.open("/login")
+        aud.page.fill("input[name=username]", "aud")
+        aud.page.fill("input[name=password]", PASSWORD)
+        aud.submit(aud.page.locator("form button[type=submit].primary"), "sign in aud")
+        aud.open("/audits/")
+        form = aud.page.locator("#open-form")
+        form.locator("select[name=fund]").select_option("YJQ")
+        form.locator("input[name=title]").fill("2026年度雁江区专项审计")
+        form.locator("input[name=period]").fill("2026")
+        aud.submit(form.locator("button[type=submit]"), "open the engagement")
+        form = aud.page.locator("#finding-form")
+        form.locator("select[name=severity]").select_option("low")
+        form.locator("input[name=title]").fill("拨付凭证归档不及时")
+        form.locator("textarea[name=description]").fill("两笔拨付的银行回单晚于月末归档。")
+        aud.submit(form.locator("button[type=submit]"), "record the finding")
+        form = aud.page.locator("#publish-form")
+        form.locator("textarea[name=conclusion]").fill("资金使用总体规范，未发现挪用。")
+        aud.submit(form.locator("button[type=submit]"), "publish")
+    finally:
+        context.close()
+
+    context = browser.new_context(locale="zh-CN")  # a visitor: no sign-in
+    context.set_default_timeout(TIMEOUT_MS)
+    visitor = User(context.new_page(), live_server, "zh_CN")
+    page = visitor.page
+    try:
+        visitor.open("/public/")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        with page.expect_navigation():
+            page.locator('tr[data-fund="YJQ"] a').click()
+        audit = page.locator("#audits article")
+        expect(audit).to_contain_text("2026年度雁江区专项审计")
+        expect(audit).to_contain_text("资金使用总体规范，未发现挪用。")
+        expect(audit.locator("li[data-finding]")).to_contain_text("拨付凭证归档不及时")
+        with world.factory() as session:
+            fund = find_fund(session, "YJQ")
+            for purpose in ("Education", "Medical"):
+                cell = page.locator(f'#balances tr[data-purpose="{purpose}"] '
+                                    'td[data-field="available"]')
+                expect(cell).to_have_text(format_cny(available(session, fund, purpose)))
+        with world.reading(approved) as project:
+            ref = project.ref
+        expect(page.locator(f'#projects tr[data-ref="{ref}"]')).to_be_visible()
+        expect(page.locator("#chart-income")).to_be_visible()
+        visitor.submit(page.locator("#switch-language"), "switch to English")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.locator("#audits h2")).to_have_text("Audit results")
+        page.screenshot(path=str(tmp_path / "public-fund-en.png"), full_page=True)
+    except BaseException:
+        with suppress(PlaywrightError):
+            page.screenshot(path=str(tmp_path / "failed-public.png"), full_page=True)
+        raise
+    finally:
+        context.close()

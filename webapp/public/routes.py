@@ -1,0 +1,151 @@
+"""Public disclosure pages and open data (DESIGN §5). No sign-in, no forms that
+write; every figure is read from the books when the page is asked for.
+
+The views only arrange ``reports.public``: that module decides what is public
+(approved projects only, counts of children and never who they are, the donor's
+public name) and this one decides how it looks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, Response, render_template, request, send_file, url_for
+from markupsafe import Markup
+
+from core import clock
+from core.errors import InvalidInput, NotFound
+from core.i18n import gettext
+from reports import public
+from reports.charts import bar_chart, hbar_chart
+from webapp.annual.routes import published_path
+from webapp.extensions import db
+from webapp.projects.forms import CATEGORY_LABELS
+
+bp = Blueprint("public", __name__, url_prefix="/public")
+
+MAX_PAGE = 100_000
+
+
+def _page(name: str) -> int:
+    value = request.args.get(name, "1")
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise InvalidInput("A page number is a whole number from 1.")
+    return int(value)
+
+
+def _svg(svg: str) -> Markup:
+    """A chart from ``reports.charts``, which escapes every text it draws."""
+    return Markup(svg)  # noqa: S704 - built from escaped text only
+
+
+def _fund_arg() -> str | None:
+    return request.args.get("fund") or None
+
+
+@bp.route("/")
+def index():  # type: ignore[no-untyped-def]
+    today = clock.today()
+    funds = public.funds_overview(db.session, today)
+    chart = hbar_chart(
+        gettext("Money of each fund today"), [str(f.fund.name) for f in funds],
+        [(gettext("Available"), [f.available for f in funds]),
+         (gettext("Committed, unpaid"), [f.committed for f in funds])],
+        chart_id="chart-funds", inline=True)
+    return render_template("public/index.html", funds=funds, today=today, chart=_svg(chart),
+                           levels=public.LEVELS)
+
+
+def _fund_charts(page: public.FundPage) -> dict[str, Markup]:
+    sources = page.sources
+    charts = {
+        "income": bar_chart(
+            gettext("Income by source and year"), [str(i.year) for i in page.income],
+            [(str(label), [i.amounts[key] for i in page.income]) for key, label in sources],
+            chart_id="chart-income", inline=True),
+        "spending": hbar_chart(
+            gettext("Paid out to projects by purpose, {year}", year=page.year),
+            [str(p.label) for p in page.purposes if p.key != "General"],
+            [(gettext("Paid out"), [p.paid for p in page.purposes if p.key != "General"])],
+            chart_id="chart-spending", inline=True),
+    }
+    if page.counties:
+        charts["counties"] = hbar_chart(
+            gettext("Income and payments by fund, {year}", year=page.year),
+            [str(c.fund.name) for c in page.counties],
+            [(gettext("Income"), [c.income for c in page.counties]),
+             (gettext("Paid out"), [c.paid for c in page.counties])],
+            chart_id="chart-counties", inline=True)
+    return {name: _svg(svg) for name, svg in charts.items()}
+
+
+def _page_urls(code: str, year: int, pages: dict[str, int]) -> dict[str, str]:
+    """Previous and next links of each list, keeping the year and the other list's page."""
+    urls = {}
+    for name in pages:
+        for step, label in ((-1, "prev"), (1, "next")):
+            args = {f"{n}_page": p + step if n == name else p for n, p in pages.items()}
+            urls[f"{name}_{label}"] = url_for(
+                "public.fund", code=code, year=year, _anchor=name,
+                **{key: value for key, value in args.items() if value > 1})
+    return urls
+
+
+@bp.route("/funds/<code>")
+def fund(code: str):  # type: ignore[no-untyped-def]
+    today = clock.today()
+    year = public.parse_year(request.args.get("year")) or today.year
+    page = public.fund_page(db.session, code, year, today)
+    fund = page.fund
+    numbers = {"projects": _page("projects_page"), "donations": _page("donations_page")}
+    projects = public.public_projects(db.session, fund, year, page=numbers["projects"])
+    donations = public.public_donations(db.session, fund, year, page=numbers["donations"])
+    return render_template(
+        "public/fund.html", page=page, fund=page.fund, year=year, today=today,
+        levels=public.LEVELS,
+        projects=projects, donations=donations,
+        page_urls=_page_urls(fund.code, year, numbers), datasets=public.OPEN_DATA,
+        data_base=url_for("public.data_index"),
+        audits=public.audit_results(db.session, fund),
+        corrections=public.corrections(db.session, fund),
+        calendar=public.disclosure_calendar(db.session, fund, today),
+        charts=_fund_charts(page), categories=CATEGORY_LABELS,
+        severity_labels=public.SEVERITY_LABELS, calendar_states=public.CALENDAR_STATES)
+
+
+@bp.route("/funds/<code>/annual/<int:year>.pdf")
+def annual_pdf(code: str, year: int):  # type: ignore[no-untyped-def]
+    """A published annual report, byte for byte as it was published (its hash is
+    checked); a report not yet published is not found."""
+    report = public.published_annual_report(db.session, code, year)
+    path = published_path(report)
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != report.pdf_sha256:
+        raise NotFound("The published annual report {year} of {fund} is not on file.",
+                       year=year, fund=report.fund.code)
+    return send_file(path, mimetype="application/pdf", max_age=0,
+                     download_name=f"annual-{report.fund.code}-{year}.pdf")
+
+
+@bp.route("/data/")
+def data_index():  # type: ignore[no-untyped-def]
+    return render_template("public/data.html", datasets=public.OPEN_DATA, types=public.TYPES,
+                           funds=public.public_funds(db.session))
+
+
+def _rows(name: str) -> tuple[list[public.Row], str | None, int | None]:
+    fund, year = _fund_arg(), public.parse_year(request.args.get("year"))
+    return public.dataset(db.session, name, clock.today(), fund_code=fund, year=year), fund, year
+
+
+@bp.route("/data/<name>.csv")
+def data_csv(name: str):  # type: ignore[no-untyped-def]
+    rows, _fund, _year = _rows(name)
+    return Response(public.to_csv(name, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@bp.route("/data/<name>.json")
+def data_json(name: str):  # type: ignore[no-untyped-def]
+    rows, fund, year = _rows(name)
+    return Response(public.to_json(name, rows, fund_code=fund, year=year),
+                    mimetype="application/json")
