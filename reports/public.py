@@ -794,7 +794,7 @@ CALENDAR_TITLES = {
     "annual-report": N_("Annual work and financial report"),
     "quarterly": N_("Donations received and projects under way"),
 }
-CALENDAR_STATES = {"published": N_("Published"), "due": N_("Due"),
+CALENDAR_STATES = {"published": N_("Published"), "due": N_("Not yet published"),
                    "overdue": N_("Overdue")}
 
 

@@ -178,6 +178,7 @@ ROWS = {
     # The public site: the same for everyone, signed in or not.
     "public.index": ("GET", "/public/", lambda u: 200),
     "public.fund": ("GET", "/public/funds/YJQ", lambda u: 200),
+    "public.annual_pdf": ("GET", "/public/funds/YJQ/annual/2025.pdf", lambda u: 404),
     "public.data_index": ("GET", "/public/data/", lambda u: 200),
     "public.data_csv": ("GET", "/public/data/projects.csv", lambda u: 200),
     "public.data_json": ("GET", "/public/data/donations.json?fund=YJQ", lambda u: 200),

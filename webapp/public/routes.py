@@ -9,8 +9,18 @@ public name) and this one decides how it looks.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Hashable
 
-from flask import Blueprint, Response, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from core import clock
@@ -21,6 +31,7 @@ from reports.charts import bar_chart, hbar_chart
 from webapp.annual.routes import published_path
 from webapp.extensions import db
 from webapp.projects.forms import CATEGORY_LABELS
+from webapp.public.page_cache import PageCache, Rendered
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -43,17 +54,36 @@ def _fund_arg() -> str | None:
     return request.args.get("fund") or None
 
 
+def _cache() -> PageCache:
+    cache = current_app.extensions.get("public_page_cache")
+    if cache is None:
+        cache = PageCache(int(current_app.config.get("PUBLIC_PAGE_CACHE", 64)))
+        current_app.extensions["public_page_cache"] = cache
+    return cache
+
+
+def _page_of(key: tuple[Hashable, ...], render: Callable[[], Rendered]) -> str:
+    """A page whose content is kept until anything changes (``page_cache``); the
+    surrounding layout, which carries the visitor's own language form, is not kept."""
+    title, body = _cache().get(db.session, (*key, str(get_locale()), clock.today()), render)
+    return render_template("public/page.html", title=title, body=Markup(body))  # noqa: S704
+
+
 @bp.route("/")
 def index():  # type: ignore[no-untyped-def]
-    today = clock.today()
-    funds = public.funds_overview(db.session, today)
-    chart = hbar_chart(
-        gettext("Money of each fund today"), [str(f.fund.name) for f in funds],
-        [(gettext("Available"), [f.available for f in funds]),
-         (gettext("Committed, unpaid"), [f.committed for f in funds])],
-        chart_id="chart-funds", inline=True)
-    return render_template("public/index.html", funds=funds, today=today, chart=_svg(chart),
-                           levels=public.LEVELS)
+    def render() -> Rendered:
+        today = clock.today()
+        funds = public.funds_overview(db.session, today)
+        chart = hbar_chart(
+            gettext("Money of each fund today"), [str(f.fund.name) for f in funds],
+            [(gettext("Available"), [f.available for f in funds]),
+             (gettext("Committed, unpaid"), [f.committed for f in funds])],
+            chart_id="chart-funds", inline=True)
+        return gettext("All funds"), render_template(
+            "public/index_body.html", funds=funds, today=today, chart=_svg(chart),
+            levels=public.LEVELS)
+
+    return _page_of(("index",), render)
 
 
 def _fund_charts(page: public.FundPage) -> dict[str, Markup]:
@@ -93,24 +123,31 @@ def _page_urls(code: str, year: int, pages: dict[str, int]) -> dict[str, str]:
 
 @bp.route("/funds/<code>")
 def fund(code: str):  # type: ignore[no-untyped-def]
-    today = clock.today()
-    year = public.parse_year(request.args.get("year")) or today.year
-    page = public.fund_page(db.session, code, year, today)
-    fund = page.fund
+    year = public.parse_year(request.args.get("year"))
     numbers = {"projects": _page("projects_page"), "donations": _page("donations_page")}
-    projects = public.public_projects(db.session, fund, year, page=numbers["projects"])
-    donations = public.public_donations(db.session, fund, year, page=numbers["donations"])
-    return render_template(
-        "public/fund.html", page=page, fund=page.fund, year=year, today=today,
-        levels=public.LEVELS,
-        projects=projects, donations=donations,
-        page_urls=_page_urls(fund.code, year, numbers), datasets=public.OPEN_DATA,
-        data_base=url_for("public.data_index"),
-        audits=public.audit_results(db.session, fund),
-        corrections=public.corrections(db.session, fund),
-        calendar=public.disclosure_calendar(db.session, fund, today),
-        charts=_fund_charts(page), categories=CATEGORY_LABELS,
-        severity_labels=public.SEVERITY_LABELS, calendar_states=public.CALENDAR_STATES)
+
+    def render() -> Rendered:
+        today = clock.today()
+        page = public.fund_page(db.session, code, year or today.year, today)
+        fund = page.fund
+        projects = public.public_projects(db.session, fund, page.year,
+                                          page=numbers["projects"])
+        donations = public.public_donations(db.session, fund, page.year,
+                                            page=numbers["donations"])
+        body = render_template(
+            "public/fund_body.html", page=page, fund=fund, year=page.year, today=today,
+            levels=public.LEVELS, projects=projects, donations=donations,
+            page_urls=_page_urls(fund.code, page.year, numbers), datasets=public.OPEN_DATA,
+            data_base=url_for("public.data_index"),
+            audits=public.audit_results(db.session, fund),
+            corrections=public.corrections(db.session, fund),
+            calendar=public.disclosure_calendar(db.session, fund, today),
+            charts=_fund_charts(page), categories=CATEGORY_LABELS,
+            severity_labels=public.SEVERITY_LABELS, calendar_states=public.CALENDAR_STATES)
+        return f"{fund.name} {page.year}", body
+
+    return _page_of(("fund", code.upper(), year, numbers["projects"], numbers["donations"]),
+                    render)
 
 
 @bp.route("/funds/<code>/annual/<int:year>.pdf")
