@@ -21,7 +21,10 @@ Then, each server in its own process on loopback and the benchmark as the client
    gunicorn's sync workers close the connection after each answer, so the client
    reconnects), a warm-up and then ``--requests`` requests one after another: median
    and 95th percentile latency (request sent to body read) and requests per second.
-   Every answer must be 200 and name the fund;
+   Every answer must be 200 and name the fund. Measured twice: as configured (a page is
+   rendered once and kept until the books change, ``webapp.public.page_cache``), then
+   with the page cache off (``SPECIALFUND_PUBLIC_PAGE_CACHE=0``, every request renders
+   the page from the database: what the first view after any change costs);
 2. the fund exported with ``write_ledger`` and opened in Fava (``fava FILE``, its own
    server); its balance sheet as a browser gets it, ``--fava-requests`` times after a
    warm-up, measured the same way. Fava 1.30 draws its reports in the browser, so one
@@ -66,7 +69,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, make_url, select
@@ -480,19 +482,6 @@ class FundHistory:
 # --- The servers -----------------------------------------------------------------------------
 
 
-def serve_app() -> Any:
-    """The app gunicorn serves: ``create_app()``, with the public site's blueprint
-    registered if the app factory does not register it yet."""
-    from webapp import create_app
-
-    app = create_app()
-    if "public" not in app.blueprints:
-        from webapp.public.routes import bp
-
-        app.register_blueprint(bp)
-    return app
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -692,15 +681,13 @@ def time_pdf(factory: sessionmaker[Session], actor: Actor, year: int) -> tuple[f
 
 def profile_request(database_url: str, instance: Path, path: str, out: Path) -> str:
     """One request of ``path`` through the Flask test client in this process, under
-    cProfile (after one unprofiled request); the top of the profile as text."""
+    cProfile (after one unprofiled request; page cache off, so the page is rendered);
+    the top of the profile as text."""
     os.environ.setdefault("SPECIALFUND_INSTANCE", str(instance))
     from webapp import create_app
 
-    app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False})
-    if "public" not in app.blueprints:
-        from webapp.public.routes import bp
-
-        app.register_blueprint(bp)
+    app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False,
+                      "PUBLIC_PAGE_CACHE": 0})
     client = app.test_client()
     client.get(path)
     profiler = cProfile.Profile()
@@ -723,6 +710,7 @@ class Results:
     entries: int
     projects: int
     public: HttpRun | None = None
+    uncached: HttpRun | None = None  # the public page with the page cache off
     fava: HttpRun | None = None
     fava_load: float = 0.0  # seconds from starting Fava to its first answer
     export: float = 0.0
@@ -747,6 +735,11 @@ class Results:
                 ("   Page size (KiB), TCP connections opened",
                  f"{pub.sizes[0] / 1024:,.0f}, {pub.connections}", "", ""),
             ]
+        if self.uncached is not None:
+            rows.append(("   The same, page cache off (every request renders), median / p95 (ms)",
+                         self.uncached.spread.ms(), "", ""))
+            rows.append(("   The same, page cache off (requests/s, one client)",
+                         f"{self.uncached.rate:,.1f}", "", ""))
         if fava is not None:
             spread = fava.spread
             shell, data = (Spread.of(part) for part in fava.parts)
@@ -889,26 +882,27 @@ def export(url: str, path: Path, moment: dt.datetime) -> float:
         engine.dispose()
 
 
-def serve_public(args: argparse.Namespace, url: str, workdir: Path,
-                 results: Results) -> None:
+def serve_public(args: argparse.Namespace, url: str, workdir: Path, *,
+                 page_cache: bool) -> HttpRun:
     data_key, hash_key = generate_keys()
     instance = workdir / "instance"
     instance.mkdir(exist_ok=True)
     env = server_env({
         "DATABASE_URL": url, "SESSION_COOKIE_SECURE": "0", "SECRET_KEY": secrets.token_hex(32),
         "SPECIALFUND_DATA_KEY": data_key, "SPECIALFUND_HASH_KEY": hash_key,
-        "SPECIALFUND_INSTANCE": str(instance)})
+        "SPECIALFUND_INSTANCE": str(instance),
+        **({} if page_cache else {"SPECIALFUND_PUBLIC_PAGE_CACHE": "0"})})
     port = free_port()
     command = [venv_tool("gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-               "--chdir", str(ROOT), "--timeout", "300", "bench.public_bench:serve_app()"]
-    _note(f"1. gunicorn, 2 workers, on 127.0.0.1:{port}")
+               "--chdir", str(ROOT), "--timeout", "300", "webapp:create_app()"]
+    cache = "on" if page_cache else "off"
+    _note(f"1. gunicorn, 2 workers, on 127.0.0.1:{port}, page cache {cache}")
     with started("gunicorn", command, env, workdir / "gunicorn.log", port) as server:
         server.wait_ready(120)
         client = Client(port)
         try:
-            results.public = measure(
-                client, [(f"/public/funds/{COUNTY[0]}", [COUNTY[1].encode()])],
-                count=args.requests, warmup=WARMUP, max_seconds=args.max_seconds)
+            return measure(client, [(f"/public/funds/{COUNTY[0]}", [COUNTY[1].encode()])],
+                           count=args.requests, warmup=WARMUP, max_seconds=args.max_seconds)
         finally:
             client.close()
 
@@ -952,7 +946,16 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
     results.export = export(url, ledger, now)
 
     cpu = CpuClock.read()
-    for name, serve in (("public", lambda: serve_public(args, url, workdir, results)),
+    def public(page_cache: bool) -> Callable[[], None]:
+        def serve() -> None:
+            run = serve_public(args, url, workdir, page_cache=page_cache)
+            if page_cache:
+                results.public = run
+            else:
+                results.uncached = run
+        return serve
+
+    for name, serve in (("public", public(True)), ("public, no page cache", public(False)),
                         ("fava", lambda: serve_fava(args, ledger, workdir, results))):
         try:
             serve()

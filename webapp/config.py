@@ -54,4 +54,6 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "PER_PAGE": 20,
+        # Rendered public pages kept per server process (webapp.public.page_cache); 0: none.
+        "PUBLIC_PAGE_CACHE": int(os.environ.get("SPECIALFUND_PUBLIC_PAGE_CACHE") or 64),
     }

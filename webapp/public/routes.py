@@ -57,7 +57,7 @@ def _fund_arg() -> str | None:
 def _cache() -> PageCache:
     cache = current_app.extensions.get("public_page_cache")
     if cache is None:
-        cache = PageCache(int(current_app.config.get("PUBLIC_PAGE_CACHE", 64)))
+        cache = PageCache(int(current_app.config["PUBLIC_PAGE_CACHE"]))
         current_app.extensions["public_page_cache"] = cache
     return cache
 
