@@ -8,6 +8,7 @@ entry and its audit record are written together or not at all.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 import audit
 from core import clock
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput, PermissionDenied
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.money import ZERO, format_cny, parse_amount
 from grants.access import require_step
 from grants.models import (
@@ -498,3 +499,63 @@ def available_steps(session: Session, actor: Actor, project: Project) -> list[st
         allowed.append(name)
     return allowed
 
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """What any step may carry; each step reads only its own fields. The pages' step
+    forms and the API's transition bodies both arrive as this."""
+
+    reason: str | None = None
+    comment: str | None = None
+    amount: object = None
+    no_conflict: bool = False
+    seq: int | None = None
+    bank_ref: str | None = None
+    paid_on: dt.date | None = None
+    report_id: int | None = None
+    body: str | None = None
+    spent_amount: object = None
+
+
+def _needed(value: int | None) -> int:
+    if value is None:
+        raise InvalidInput("Please check what you entered.")
+    return value
+
+
+_STEP_CALLS: dict[str, Callable[[Session, Actor, Project, StepInput], object]] = {
+    "submit": lambda s, a, p, i: submit(s, a, p),
+    "return": lambda s, a, p, i: return_for_revision(s, a, p, i.reason or ""),
+    "reject": lambda s, a, p, i: reject(s, a, p, i.reason or ""),
+    "check": lambda s, a, p, i: check(s, a, p, no_conflict=i.no_conflict,
+                                      comment=i.comment or i.reason or None),
+    "approve": lambda s, a, p, i: approve(s, a, p, amount=i.amount or "",
+                                          no_conflict=i.no_conflict,
+                                          comment=i.comment or i.reason or None),
+    "request_tranche": lambda s, a, p, i: request_tranche(s, a, p, _needed(i.seq)),
+    "approve_tranche": lambda s, a, p, i: approve_tranche(s, a, p, _needed(i.seq),
+                                                          no_conflict=i.no_conflict),
+    "pay_tranche": lambda s, a, p, i: pay_tranche(s, a, p, _needed(i.seq),
+                                                  bank_ref=i.bank_ref or "", paid_on=i.paid_on),
+    "file_report": lambda s, a, p, i: file_report(s, a, p, _needed(i.report_id),
+                                                  body=i.body or "",
+                                                  spent_amount=i.spent_amount or "0"),
+    "accept_report": lambda s, a, p, i: accept_report(s, a, p, _needed(i.report_id)),
+    "return_report": lambda s, a, p, i: return_report(s, a, p, _needed(i.report_id),
+                                                      i.reason or ""),
+    "return_unspent": lambda s, a, p, i: return_unspent(s, a, p, bank_ref=i.bank_ref or "",
+                                                        received_on=i.paid_on),
+    "close": lambda s, a, p, i: close(s, a, p),
+    "cancel": lambda s, a, p, i: cancel(s, a, p, i.reason or ""),
+}
+assert set(_STEP_CALLS) == set(STEPS), "every step of grants.states has its operation"
+
+
+def take_step(session: Session, actor: Actor, project: Project, name: str,
+              data: StepInput) -> object:
+    """Take the named step of ``grants.states.STEPS`` (the approve step answers False
+    when it recorded the first of two approvals)."""
+    if name not in _STEP_CALLS:
+        raise NotFound("There is no step {name}.", name=name[:40])
+    return _STEP_CALLS[name](session, actor, project, data)

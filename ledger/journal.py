@@ -409,3 +409,25 @@ def _write_grant(conn: Connection, fund: Fund, grant: str, date: dt.date,
         conn.execute(_SQL.insert_grant, {
             "fund_id": fund.id, "grant": grant, "purpose": purpose,
             "outstanding": d_outstanding, "paid": d_paid, "last_date": date})
+
+
+def entries_page(session: Session, fund: Fund, *, first: dt.date | None = None,
+                 last: dt.date | None = None, page: int = 1,
+                 per_page: int = 50) -> tuple[list[tuple[JournalEntry, int | None]], bool]:
+    """One page of a fund's entries, newest first, each with the number of the entry it
+    reverses; and whether another page follows."""
+    from sqlalchemy.orm import aliased, selectinload  # noqa: PLC0415
+
+    original = aliased(JournalEntry)
+    stmt = (select(JournalEntry, original.seq)
+            .outerjoin(original, original.id == JournalEntry.reverses_id)
+            .where(JournalEntry.fund_id == fund.id)
+            .options(selectinload(JournalEntry.postings))
+            .order_by(JournalEntry.seq.desc())
+            .limit(per_page + 1).offset((max(page, 1) - 1) * per_page))
+    if first is not None:
+        stmt = stmt.where(JournalEntry.date >= first)
+    if last is not None:
+        stmt = stmt.where(JournalEntry.date <= last)
+    rows = [(entry, seq) for entry, seq in session.execute(stmt)]
+    return rows[:per_page], len(rows) > per_page

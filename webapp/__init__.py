@@ -25,6 +25,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from webapp import errors, i18n  # noqa: PLC0415
     from webapp.admin.routes import bp as admin_bp  # noqa: PLC0415
     from webapp.annual.routes import bp as annual_bp  # noqa: PLC0415
+    from webapp.api.routes import bp as api_bp  # noqa: PLC0415
     from webapp.audits.routes import bp as audits_bp  # noqa: PLC0415
     from webapp.auth.routes import bp as auth_bp  # noqa: PLC0415
     from webapp.downloads.routes import bp as downloads_bp  # noqa: PLC0415
@@ -42,8 +43,9 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     for blueprint in (auth_bp, main_bp, projects_bp, money_bp, annual_bp, audits_bp,
-                      downloads_bp, admin_bp, public_bp):
+                      downloads_bp, admin_bp, public_bp, api_bp):
         app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # signed in by token only, never by cookie: nothing to forge
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -430,3 +430,63 @@ def user_add(session: Session, username: str, role: str, fund_code: str,
     user = add_user(session, actor(), username=username, display_name=display_name or username,
                     role=role, fund_code=fund_code, password=password)
     click.echo(_("User {name} created.", name=user.username))
+
+
+# --- API tokens ------------------------------------------------------------------
+
+token_group = AppGroup("token", help="API tokens: each acts as its user.")
+cli.add_command(token_group)
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for, e.g. the script's name")
+@click.option("--expires", help="Last day the token works (YYYY-MM-DD); no expiry when omitted")
+@in_transaction
+def token_create(session: Session, username: str, name: str, expires: str | None) -> None:
+    """Make a token for a user and print it alone on standard output, once:
+
+    TOKEN=$(specialfund token create NAME --name script)
+    """
+    from webapp.auth.tokens import create_token  # noqa: PLC0415
+    from webapp.auth.users import find_user  # noqa: PLC0415
+
+    user = find_user(session, username)
+    token, row = create_token(session, actor(), user, name=name,
+                              expires_on=parse_date(expires, "--expires") if expires else None)
+    click.echo(token)
+    click.echo(_("API token {id} ({hint}…) created for {name}. It is shown only this once; "
+                 "keep it secret.", id=row.id, hint=row.hint, name=user.username), err=True)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@in_transaction
+def token_revoke(session: Session, token_id: int) -> None:
+    """Revoke a token for good (see `token list` for its number)."""
+    from webapp.auth.tokens import revoke_token  # noqa: PLC0415
+
+    row = revoke_token(session, actor(), token_id)
+    click.echo(_("API token {id} ({hint}…) of {name} revoked.", id=row.id, hint=row.hint,
+                 name=row.user.username))
+
+
+@token_group.command("list")
+@click.argument("username")
+@in_transaction
+def token_list(session: Session, username: str) -> None:
+    """A user's tokens, newest first; only their first characters, never the tokens."""
+    from webapp.auth.tokens import is_live, tokens_of  # noqa: PLC0415
+    from webapp.auth.users import find_user  # noqa: PLC0415
+
+    def state(row: Any) -> str:
+        if row.revoked_at is not None:
+            return _("revoked {when} by {name}", when=row.revoked_at.strftime("%Y-%m-%d %H:%M"),
+                     name=row.revoked_by)
+        return _("active") if is_live(row) else _("expired")
+
+    rows = [[str(t.id), t.name, t.hint + "…", t.created_at.strftime("%Y-%m-%d %H:%M"),
+             t.expires_at.date().isoformat() if t.expires_at else "—", state(t)]
+            for t in tokens_of(session, find_user(session, username))]
+    print_table([_("ID"), _("Token name"), _("Begins with"), _("Created"), _("Valid until"),
+                 _("Status")], rows, right=(0,))

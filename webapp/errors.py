@@ -22,6 +22,7 @@ log = logging.getLogger("specialfund.web")
 
 TITLES = {
     400: N_("The request could not be understood"),
+    401: N_("Sign-in needed"),
     403: N_("You may not do this"),
     404: N_("Not found"),
     405: N_("Not allowed here"),
@@ -38,9 +39,18 @@ def _page(status: int, message: str):  # type: ignore[no-untyped-def]
                            message=message), status
 
 
+def _api() -> bool:
+    """Addresses of the JSON API answer with problem documents, not pages."""
+    return request.path.startswith("/api/")
+
+
 def init_app(app: Flask) -> None:
+    from webapp.api import problems  # noqa: PLC0415
+
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        if _api():
+            return problems.from_domain(error)
         return _page(error.http_status, error.message)
 
     @app.errorhandler(CSRFError)
@@ -50,6 +60,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if _api():
+            return problems.from_http(error)
         status = error.code or 500
         messages = {
             403: gettext("Your role or jurisdiction does not allow this."),
@@ -61,6 +73,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        if _api():
+            return problems.unexpected(error)
         # Where it failed, but not the exception's message: that may quote input or SQL.
         frames = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
                            for f in traceback.extract_tb(error.__traceback__)[-6:])

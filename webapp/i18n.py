@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from flask import Flask, session
+from flask import Flask, request, session
 from flask_babel import format_date, get_locale
 
 from core.actors import ROLE_LABELS
@@ -26,6 +26,8 @@ from webapp.extensions import babel
 
 
 def select_locale() -> str:
+    if request.path.startswith("/api/"):  # a program says its language in its request
+        return "en" if request.accept_languages.best_match(["zh", "en"]) == "en" else "zh_CN"
     return normalize_locale(session.get("lang"))
 
 

@@ -21,6 +21,8 @@ from grants.access import get_project
 from ledger import donations
 from reports import engagements
 from tests.worlds import PASSWORD, USERS, project_input
+from webapp.auth.models import ApiToken
+from webapp.auth.tokens import create_token
 from webapp.auth.users import find_user
 from webapp.demo import synthetic_id
 
@@ -82,6 +84,10 @@ ROWS = {
     "auth.logout": ("POST", "/logout", lambda u: 302),
     "auth.password": ("GET", "/password", lambda u: 302 if u == ANON else 200),
     "auth.language": ("POST", "/language/en", lambda u: 302),
+    # Everyone's own tokens; the token here is fin1's, and nobody else's to revoke.
+    "auth.tokens": ("GET", "/account/tokens", lambda u: 302 if u == ANON else 200),
+    "auth.revoke_token": ("POST", "/account/tokens/{tid}/revoke",
+                          lambda u: 302 if u == ANON else None if u == "fin1" else 404),
     "static": ("GET", "/static/css/app.css", lambda u: 200),
     "main.dashboard": ("GET", "/dashboard",
                        lambda u: 302 if u == ANON or role(u) == "admin" else 200),
@@ -172,10 +178,34 @@ ROWS = {
                        admin_action),
     "admin.related": ("POST", "/admin/users/{other}/related",
                       admin_action),
+    "admin.user_tokens": ("GET", "/admin/users/{other}/tokens",
+                          lambda u: gate(u, {"admin"}, lambda: 200 if where(u) != "other"
+                                         else 404)),
+    "admin.revoke_token": ("POST", "/admin/users/{other}/tokens/{tid}/revoke", admin_action),
     "admin.funds": ("GET", "/admin/funds", lambda u: gate(u, {"admin"}, lambda: 200)),
     "admin.policy": ("POST", "/admin/funds/YJQ/policy",
                      admin_action),
     # The public site: the same for everyone, signed in or not.
+    # The API: a browser's sign-in does not open it (tests/webapp/test_api_access.py
+    # runs the same matrix with tokens).
+    **{endpoint: (method, path, lambda u: 401) for endpoint, (method, path) in {
+        "api.list_funds": ("GET", "/api/v1/funds"),
+        "api.fund_balances": ("GET", "/api/v1/funds/YJQ/balances"),
+        "api.list_projects": ("GET", "/api/v1/projects"),
+        "api.create_project": ("POST", "/api/v1/projects"),
+        "api.get_one": ("GET", "/api/v1/projects/{pid}"),
+        "api.update_project": ("PUT", "/api/v1/projects/{pid}"),
+        "api.transition": ("POST", "/api/v1/projects/{pid}/transitions/submit"),
+        "api.tranches": ("GET", "/api/v1/projects/{pid}/tranches"),
+        "api.add_donor": ("POST", "/api/v1/funds/YJQ/donors"),
+        "api.record_donation": ("POST", "/api/v1/funds/YJQ/donations"),
+        "api.receipts": ("GET", "/api/v1/funds/YJQ/receipts"),
+        "api.import_statement": ("POST", "/api/v1/funds/YJQ/bank-statements"),
+        "api.entries": ("GET", "/api/v1/funds/YJQ/entries"),
+        "api.audit_log": ("GET", "/api/v1/audit-log"),
+    }.items()},
+    "api.openapi": ("GET", "/api/v1/openapi.json", lambda u: 200),
+    "api.open_data": ("GET", "/api/v1/public/projects", lambda u: 200),
     "public.index": ("GET", "/public/", lambda u: 200),
     "public.fund": ("GET", "/public/funds/YJQ", lambda u: 200),
     "public.annual_pdf": ("GET", "/public/funds/YJQ/annual/2025.pdf", lambda u: 404),
@@ -207,8 +237,11 @@ def scene(app, world):
         finding = engagements.record_finding(session, world["aud"], engagement.id,
                                              severity="low", title="测试发现",
                                              description="说明", links=[])
+        fin1 = find_user(session, "fin1")
+        _token, api_token = create_token(session, world["fin1"], fin1, name="脚本",
+                                         expires_on=None)
         ids = {"pid": pid, "bid": child.id, "aid": attachment.id, "receipt": receipt.code,
-               "eid": engagement.id, "fid": finding.id, "other": find_user(session, "fin1").id}
+               "eid": engagement.id, "fid": finding.id, "other": fin1.id, "tid": api_token.id}
     return ids
 
 
@@ -244,3 +277,5 @@ def test_every_url_for_every_role_and_jurisdiction(app, world, scene):
     with world.reading(scene["pid"]) as project:
         assert project.state == "draft"  # no refused request changed anything
         assert len(project.attachments) == 1
+    with world.factory() as session:
+        assert session.get(ApiToken, scene["tid"]).revoked_at is None

@@ -12,12 +12,13 @@ from core.money import parse_amount
 from grants.models import FundPolicy, RelatedParty
 from grants.operations import dual_threshold
 from ledger.funds import add_fund
-from ledger.journal import find_fund
 from ledger.models import Fund
 from webapp.admin.forms import FundForm, PolicyForm, RelatedPartyForm, UserForm
+from webapp.auth import tokens as api_tokens
 from webapp.auth.access import current_actor, roles_required
 from webapp.auth.models import User
-from webapp.auth.users import add_user, declare_related_party, set_active
+from webapp.auth.routes import token_page
+from webapp.auth.users import add_user, declare_related_party, managed_funds, manages, set_active
 from webapp.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -25,16 +26,12 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _funds() -> list[Fund]:
     """The administrator's fund and, for a city administrator, the counties below it."""
-    own = find_fund(db.session, current_actor().fund or "")
-    if own.level == "city":
-        return [own, *db.session.execute(
-            select(Fund).where(Fund.parent_id == own.id).order_by(Fund.id)).scalars()]
-    return [own]
+    return managed_funds(db.session, current_actor())
 
 
 def _user(user_id: int) -> User:
     user = db.session.get(User, user_id)
-    if user is None or user.fund_id not in {f.id for f in _funds()}:
+    if user is None or not manages(db.session, current_actor(), user):
         abort(404)
     return user
 
@@ -89,6 +86,20 @@ def related(user_id: int):  # type: ignore[no-untyped-def]
         declare_related_party(db.session, current_actor(), user, form.party.data or "")
         flash(gettext("Declaration recorded."), "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/tokens", methods=["GET", "POST"])
+@roles_required("admin")
+def user_tokens(user_id: int):  # type: ignore[no-untyped-def]
+    return token_page(_user(user_id), "admin/tokens.html")
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required("admin")
+def revoke_token(user_id: int, token_id: int):  # type: ignore[no-untyped-def]
+    row = api_tokens.revoke_token(db.session, current_actor(), token_id, owner=_user(user_id))
+    flash(gettext("API token {hint}… revoked.", hint=row.hint), "success")
+    return redirect(url_for("admin.user_tokens", user_id=user_id))
 
 
 @bp.route("/funds", methods=["GET", "POST"])

@@ -22,9 +22,8 @@ from core.errors import InvalidInput, NotFound
 from core.i18n import gettext
 from reports import annual
 from reports.models import AnnualReport, Correction
-from webapp.auth.access import STAFF, current_actor, roles_required
+from webapp.auth.access import STAFF, acting, current_actor, readable, roles_required
 from webapp.extensions import db
-from webapp.money.routes import acting, readable
 
 bp = Blueprint("annual", __name__, url_prefix="/funds/<code>/annual")
 

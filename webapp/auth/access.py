@@ -11,6 +11,11 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from core.actors import Actor
+from core.errors import PermissionDenied
+from grants.access import require_fund
+from ledger.journal import find_fund
+from ledger.models import Fund
+from webapp.extensions import db
 
 
 def current_actor() -> Actor:
@@ -35,3 +40,18 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
 
 
 STAFF = ("civil_affairs", "charity_office", "finance", "auditor")
+
+
+def readable(code: str) -> Fund:
+    """The fund, if the user may read it (404 otherwise): pages and the API alike."""
+    return require_fund(current_actor(), find_fund(db.session, code))
+
+
+def acting(code: str, *roles: str) -> Fund:
+    """The fund, if the user acts in it with one of these roles."""
+    fund = readable(code)
+    actor = current_actor()
+    if actor.fund != fund.code or actor.role not in roles:
+        raise PermissionDenied("Only users of {fund} with the right role may do this.",
+                               fund=fund.name)
+    return fund

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import DateField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core.i18n import N_
 
@@ -17,3 +17,8 @@ class ChangePasswordForm(FlaskForm):
     new = PasswordField(N_("New password"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(N_("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("new")])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(N_("Token name"), validators=[DataRequired(), Length(max=80)])
+    expires_on = DateField(N_("Valid until (optional)"), validators=[Optional()])

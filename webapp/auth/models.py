@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.actors import ROLES, Actor
@@ -48,3 +48,41 @@ class User(Base):
     def actor(self) -> Actor:
         return Actor(self.username, self.role, self.id, self.fund.code,
                      self.fund.level == "city")
+
+
+class ApiToken(Base):
+    """A user's key to the JSON API. Only its SHA-256 is stored: the token itself is
+    shown once, when it is made. It acts as its user, with the user's role and fund."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(12))  # the token's first characters
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    revoked_by: Mapped[str | None] = mapped_column(String(40))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class IdempotentRequest(Base):
+    """The first answer to an API request that moves money, under the client's
+    ``Idempotency-Key``: a retry gets this answer back instead of posting again."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="user_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(300))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)  # None until the answer is made
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)

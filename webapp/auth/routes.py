@@ -1,4 +1,4 @@
-"""Sign in and out, change password, choose the language."""
+"""Sign in and out, change password, API tokens, choose the language."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from sqlalchemy import select
 import audit
 from core.errors import DomainError
 from core.i18n import LOCALES, gettext
-from webapp.auth.forms import ChangePasswordForm, LoginForm
+from webapp.auth import tokens as api_tokens
+from webapp.auth.access import current_actor
+from webapp.auth.forms import ChangePasswordForm, LoginForm, TokenForm
 from webapp.auth.models import User
 from webapp.auth.users import authenticate, change_password
 from webapp.extensions import db, login_manager
@@ -79,6 +81,44 @@ def password():  # type: ignore[no-untyped-def]
         flash(gettext("Your password has been changed."), "success")
         return redirect(url_for("main.dashboard"))
     return render_template("auth/password.html", form=form)
+
+
+def token_page(user: User, template: str, **context: object):  # type: ignore[no-untyped-def]
+    """A user's tokens and the form for a new one. A new token is shown on the page that
+    answers the form, once: never redirected through the session cookie, never stored."""
+    form = TokenForm()
+    status, token = 200, None
+    if form.validate_on_submit():
+        try:
+            token, _row = api_tokens.create_token(
+                db.session, current_actor(), user, name=form.name.data or "",
+                expires_on=form.expires_on.data)
+        except DomainError as error:
+            flash(error.message, "error")
+            status = 422
+        else:
+            form = TokenForm(formdata=None)
+    elif form.errors:
+        status = 422
+    rows = api_tokens.tokens_of(db.session, user)
+    return render_template(template, form=form, owner=user, new_token=token, tokens=rows,
+                           live={t.id for t in rows if api_tokens.is_live(t)},
+                           **context), status
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():  # type: ignore[no-untyped-def]
+    return token_page(current_user._get_current_object(), "auth/tokens.html")
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    row = api_tokens.revoke_token(db.session, current_actor(), token_id,
+                                  owner=current_user._get_current_object())
+    flash(gettext("API token {hint}… revoked.", hint=row.hint), "success")
+    return redirect(url_for("auth.tokens"))
 
 
 @bp.route("/language/<lang>", methods=["POST"])

@@ -18,6 +18,7 @@ from core.actors import ROLES, Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from grants.models import RelatedParty
 from ledger.journal import clean_text, find_fund
+from ledger.models import Fund
 from webapp.auth.models import User
 
 MAX_FAILURES = 5
@@ -57,6 +58,22 @@ def add_user(session: Session, actor: Actor, *, username: str, display_name: str
     audit.record(session, actor, "user.add", "user", username,
                  after={"role": role, "fund": fund.code, "name": user.display_name})
     return user
+
+
+def managed_funds(session: Session, actor: Actor) -> list[Fund]:
+    """The funds whose users an administrator manages: their own and, for a city
+    administrator, the counties below it."""
+    own = find_fund(session, actor.fund or "")
+    if own.level == "city":
+        return [own, *session.execute(
+            select(Fund).where(Fund.parent_id == own.id).order_by(Fund.id)).scalars()]
+    return [own]
+
+
+def manages(session: Session, actor: Actor, user: User) -> bool:
+    """Whether this actor is an administrator whose jurisdiction holds ``user``."""
+    return actor.role == "admin" and actor.fund is not None and \
+        user.fund_id in {f.id for f in managed_funds(session, actor)}
 
 
 def find_user(session: Session, username: str) -> User:

@@ -19,17 +19,15 @@ from flask import (
 from sqlalchemy import select
 
 from core import clock
-from core.errors import DomainError, InvalidInput, PermissionDenied
+from core.errors import DomainError, InvalidInput
 from core.i18n import gettext
-from grants.access import require_fund
 from ledger import allocations, donations, events, treasury
 from ledger.chart import load_chart
 from ledger.income_models import BankStatement, Donor, TopUpRule
-from ledger.journal import find_fund
 from ledger.models import Fund
 from ledger.periods import close_period, closes_of
 from ledger.reconciliation import months_between, reconcile, status
-from webapp.auth.access import STAFF, current_actor, roles_required
+from webapp.auth.access import STAFF, acting, current_actor, readable, roles_required
 from webapp.extensions import db
 from webapp.money.forms import (
     DonationForm,
@@ -43,20 +41,6 @@ from webapp.money.forms import (
 )
 
 bp = Blueprint("money", __name__, url_prefix="/funds/<code>")
-
-
-def readable(code: str) -> Fund:
-    return require_fund(current_actor(), find_fund(db.session, code))
-
-
-def acting(code: str, *roles: str) -> Fund:
-    """The fund, if the user acts in it with one of these roles."""
-    fund = readable(code)
-    actor = current_actor()
-    if actor.fund != fund.code or actor.role not in roles:
-        raise PermissionDenied("Only users of {fund} with the right role may do this.",
-                               fund=fund.name)
-    return fund
 
 
 # --- treasury money -------------------------------------------------------------

@@ -3,7 +3,6 @@ beneficiary list. Each view only translates between the web and ``grants``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from flask import (
@@ -17,11 +16,9 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from core import clock
-from core.actors import Actor
 from core.errors import DomainError, InvalidInput
 from core.i18n import gettext
 from core.protection import Protector
@@ -30,7 +27,8 @@ from grants import operations as ops
 from grants.access import can_see_children, get_project, visible_fund_ids
 from grants.models import Project
 from grants.operations import CATEGORIES, ProjectInput
-from grants.states import STATE_LABELS, STEPS, State
+from grants.queries import Filters, find_projects
+from grants.states import STATE_LABELS, STEPS
 from ledger.chart import load_chart
 from ledger.journal import find_entry
 from ledger.models import Fund
@@ -60,29 +58,16 @@ def _folder() -> Path:
 @roles_required(*STAFF)
 def index():  # type: ignore[no-untyped-def]
     actor = current_actor()
-    fund_ids = visible_fund_ids(db.session, actor)
-    funds = db.session.execute(select(Fund).where(Fund.id.in_(fund_ids))).scalars().all()
-    stmt = select(Project).where(Project.fund_id.in_(fund_ids))
+    funds = db.session.execute(select(Fund).where(
+        Fund.id.in_(visible_fund_ids(db.session, actor)))).scalars().all()
     args = request.args
-    if args.get("fund"):
-        stmt = stmt.join(Fund, Fund.id == Project.fund_id).where(Fund.code == args["fund"])
-    if args.get("purpose"):
-        stmt = stmt.where(Project.purpose == load_chart().purpose(args["purpose"]).key)
-    if args.get("state") in {s.value for s in State}:
-        stmt = stmt.where(Project.state == args["state"])
-    if args.get("year", "").isdigit():
-        stmt = stmt.where(Project.year == int(args["year"]))
-    if text := args.get("q", "").strip()[:100]:
-        pattern = f"%{text}%"
-        stmt = stmt.where(or_(Project.title.ilike(pattern), Project.ref.ilike(pattern),
-                              Project.implementing_unit.ilike(pattern)))
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    per_page = int(current_app.config["PER_PAGE"])
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, args.get("page", 1, type=int) or 1), pages)
-    projects = db.session.execute(
-        stmt.order_by(Project.updated_at.desc(), Project.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
+    year = args.get("year", "")
+    found = find_projects(db.session, actor, Filters(
+        fund=args.get("fund") or None, purpose=args.get("purpose") or None,
+        state=args.get("state") or None, year=int(year) if year.isdigit() else None,
+        text=args.get("q")), page=args.get("page", 1, type=int) or 1,
+        per_page=int(current_app.config["PER_PAGE"]))
+    projects, page, pages, total = found.projects, found.page, found.pages, found.total
     chart = load_chart()
     return render_template("projects/index.html", projects=projects, funds=funds, page=page,
                            pages=pages, total=total, purposes=chart.purposes,
@@ -196,56 +181,21 @@ def show(project_id: int):  # type: ignore[no-untyped-def]
         first_approvals=[a for a in project.approvals if a.stage == "approve" and not a.void])
 
 
-def _conflict(f: StepForm) -> bool:
-    return bool(f.no_conflict.data)
-
-
-# Each step: the operation called with what the step form carries.
-STEP_CALLS: dict[str, Callable[[Session, Actor, Project, StepForm], object]] = {
-    "submit": lambda s, a, p, f: ops.submit(s, a, p),
-    "return": lambda s, a, p, f: ops.return_for_revision(s, a, p, f.reason.data or ""),
-    "reject": lambda s, a, p, f: ops.reject(s, a, p, f.reason.data or ""),
-    "check": lambda s, a, p, f: ops.check(s, a, p, no_conflict=_conflict(f),
-                                          comment=f.reason.data or None),
-    "approve": lambda s, a, p, f: ops.approve(s, a, p, amount=f.amount.data or "",
-                                              no_conflict=_conflict(f),
-                                              comment=f.reason.data or None),
-    "request_tranche": lambda s, a, p, f: ops.request_tranche(s, a, p, _number(f.seq.data)),
-    "approve_tranche": lambda s, a, p, f: ops.approve_tranche(s, a, p, _number(f.seq.data),
-                                                              no_conflict=_conflict(f)),
-    "pay_tranche": lambda s, a, p, f: ops.pay_tranche(s, a, p, _number(f.seq.data),
-                                                      bank_ref=f.bank_ref.data or "",
-                                                      paid_on=f.paid_on.data),
-    "file_report": lambda s, a, p, f: ops.file_report(s, a, p, _number(f.report_id.data),
-                                                      body=f.body.data or "",
-                                                      spent_amount=f.spent_amount.data or "0"),
-    "accept_report": lambda s, a, p, f: ops.accept_report(s, a, p, _number(f.report_id.data)),
-    "return_report": lambda s, a, p, f: ops.return_report(s, a, p, _number(f.report_id.data),
-                                                          f.reason.data or ""),
-    "return_unspent": lambda s, a, p, f: ops.return_unspent(s, a, p,
-                                                            bank_ref=f.bank_ref.data or "",
-                                                            received_on=f.paid_on.data),
-    "close": lambda s, a, p, f: ops.close(s, a, p),
-    "cancel": lambda s, a, p, f: ops.cancel(s, a, p, f.reason.data or ""),
-}
-
-
-def _number(value: int | None) -> int:
-    if value is None:
-        raise InvalidInput("Please check what you entered.")
-    return value
-
-
 @bp.route("/<int:project_id>/steps/<name>", methods=["POST"])
 @roles_required(*STAFF)
 def step(project_id: int, name: str):  # type: ignore[no-untyped-def]
-    if name not in STEP_CALLS:
+    if name not in STEPS:
         abort(404)
     project = get_project(db.session, current_actor(), project_id, for_update=True)
     form = StepForm()
     if not form.validate_on_submit():
         raise InvalidInput("Please check what you entered.")
-    result = STEP_CALLS[name](db.session, current_actor(), project, form)
+    result = ops.take_step(db.session, current_actor(), project, name, ops.StepInput(
+        reason=form.reason.data or None, amount=form.amount.data or None,
+        no_conflict=bool(form.no_conflict.data), seq=form.seq.data,
+        bank_ref=form.bank_ref.data or None, paid_on=form.paid_on.data,
+        report_id=form.report_id.data, body=form.body.data or None,
+        spent_amount=form.spent_amount.data or None))
     if name == "approve" and result is False:
         flash(gettext("First approval recorded; a second, different finance approver must "
                       "approve the same amount."), "success")

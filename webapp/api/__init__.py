@@ -1,0 +1,1 @@
+"""The JSON API (``/api/v1``): see docs/api.md and the served OpenAPI document."""

@@ -1,0 +1,87 @@
+"""Errors of the API as ``application/problem+json`` (RFC 9457).
+
+A problem carries the status, a machine-readable ``code``, a title, and in ``detail``
+the same message the web page would show, in the caller's language. Nothing else: no
+stack trace, no SQL, no input echoed back (it may hold a child's ID number).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from typing import Any
+
+from flask import Response, request
+from werkzeug.exceptions import HTTPException
+
+from core.errors import DomainError, RuleViolation
+from core.i18n import gettext
+from webapp.errors import TITLES
+
+log = logging.getLogger("specialfund.api")
+PROBLEM = "application/problem+json"
+
+# The codes a client can act on, beside the domain errors' own (core.errors).
+HTTP_CODES = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "permission-denied",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    500: "server-error",
+}
+
+
+class ApiProblem(Exception):
+    """A refusal made by the API layer itself (authentication, idempotency, parsing)."""
+
+    def __init__(self, status: int, code: str, message: str, /, **params: object) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message_id, self.params = status, code, message, params
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": gettext(TITLES.get(status, TITLES[400])),
+            "status": status, "code": code, "detail": detail, **extra}
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="specialfund"'
+    return response
+
+
+def from_domain(error: DomainError) -> Response:
+    # A domain refusal that is a client error maps to its own status; the web shows a
+    # 400 for invalid input, which the API reports as 422 (the request was understood).
+    status = 422 if error.http_status == 400 else error.http_status
+    extra = {"rule": error.rule} if isinstance(error, RuleViolation) else {}
+    return problem(status, error.code, error.message, **extra)
+
+
+def from_api(error: ApiProblem) -> Response:
+    return problem(error.status, error.code, gettext(error.message_id, **error.params))
+
+
+def from_http(error: HTTPException) -> Response:
+    status = error.code or 500
+    messages = {
+        404: gettext("There is nothing here, or it is outside what you may see."),
+        405: gettext("This address does not accept that kind of request."),
+        413: gettext("Files may be at most 10 MB."),
+    }
+    return problem(status, HTTP_CODES.get(status, "bad-request"),
+                   messages.get(status, gettext("Please check what you entered.")))
+
+
+def unexpected(error: Exception) -> Response:
+    frames = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
+                       for f in traceback.extract_tb(error.__traceback__)[-6:])
+    log.error("unexpected %s on %s %s at %s", type(error).__name__, request.method,
+              request.path, frames)
+    return problem(500, "server-error", gettext(
+        "The error has been recorded. Nothing was changed; please try again or tell the "
+        "system administrator."))

@@ -1,0 +1,348 @@
+"""What the API accepts and answers, as pydantic models: they validate requests and are
+the OpenAPI document's schemas. Amounts travel as strings ("1234.56"), never as
+floating point; the domain parses and checks them as it does for the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from core.money import format_plain
+from grants.states import STEPS, State
+from reports.public import OPEN_DATA
+
+Amount = Annotated[
+    Decimal, PlainSerializer(format_plain, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$",
+                    "examples": ["1234.56"]})]
+AmountIn = Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+                                examples=["150000.00"])]
+StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
+StepName = Literal[tuple(STEPS)]  # type: ignore[valid-type]
+Dataset = Literal[tuple(OPEN_DATA)]  # type: ignore[valid-type]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Page = Annotated[int, Field(ge=1, le=100_000)]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- funds --------------------------------------------------------------------------------
+
+
+class FundOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    level: Literal["city", "county"]
+    parent: str | None
+    opened_on: dt.date
+
+
+class FundList(BaseModel):
+    items: list[FundOut]
+
+
+class BalancesQuery(Query):
+    as_of: dt.date | None = Field(None, description="Balances at the end of this day; "
+                                                    "today when left out")
+
+
+class PurposeBalance(BaseModel):
+    purpose: str
+    name_zh: str
+    name_en: str
+    in_bank: Amount
+    committed: Amount
+    available: Amount
+    spent: Amount
+    paid: Amount
+
+
+class FundBalances(BaseModel):
+    fund: str
+    as_of: dt.date
+    purposes: list[PurposeBalance]
+
+
+# --- projects -----------------------------------------------------------------------------
+
+
+class ProjectQuery(Query):
+    fund: Annotated[str, Field(max_length=20)] | None = None
+    purpose: Annotated[str, Field(max_length=20)] | None = None
+    state: StateName | None = None
+    year: Year | None = None
+    q: Annotated[str, Field(max_length=100)] | None = None
+    page: Page = 1
+    per_page: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class BudgetItemIn(In):
+    item: Text
+    amount: AmountIn
+
+
+class TrancheIn(In):
+    planned_date: dt.date
+    amount: AmountIn
+    condition: Literal["none", "progress_report"] = "none"
+
+
+class CountsIn(In):
+    left_behind: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    in_difficulty: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    orphan: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    disabled: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    other: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+
+class ProjectIn(In):
+    """A project as civil affairs drafts it, in their own fund."""
+
+    title: Text
+    purpose: Annotated[str, Field(min_length=1, max_length=20, examples=["Education"])]
+    implementing_unit: Text
+    payee: Text
+    requested_amount: AmountIn
+    summary: Annotated[str, Field(max_length=5000)] = ""
+    budget: Annotated[list[BudgetItemIn], Field(max_length=50)] = []
+    counts: CountsIn = CountsIn()
+    tranches: Annotated[list[TrancheIn], Field(min_length=1, max_length=20)]
+    progress_report_due: dt.date | None = None
+    final_report_due: dt.date
+
+
+class ProjectUpdate(ProjectIn):
+    version: Annotated[int, Field(ge=1, description="The version read; a changed project "
+                                                    "is refused with 409")]
+
+
+class TransitionIn(In):
+    """What a step needs; each step reads only its own fields (see docs/api.md)."""
+
+    reason: Annotated[str, Field(max_length=2000)] | None = None
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+    amount: AmountIn | None = None
+    no_conflict: bool = False
+    seq: Annotated[int, Field(ge=1, le=100)] | None = None
+    bank_ref: Annotated[str, Field(max_length=80)] | None = None
+    paid_on: dt.date | None = None
+    report_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    body: Annotated[str, Field(max_length=20000)] | None = None
+    spent_amount: AmountIn | None = None
+
+
+class TrancheOut(BaseModel):
+    seq: int
+    amount: Amount
+    planned_date: dt.date
+    condition: str
+    state: str
+    paid_on: dt.date | None
+    bank_ref: str | None
+    ledger_ref: str | None
+
+
+class ReportOut(BaseModel):
+    id: int
+    kind: str
+    due_date: dt.date
+    state: str
+    filed_on: dt.date | None
+    spent_amount: Amount | None
+
+
+class TimelineOut(BaseModel):
+    action: str
+    from_state: str
+    to_state: str
+    actor: str
+    role: str
+    at: dt.datetime
+    reason: str | None
+    ledger_ref: str | None
+
+
+class BudgetItemOut(BaseModel):
+    item: str
+    amount: Amount
+
+
+class ProjectSummary(BaseModel):
+    id: int
+    ref: str
+    fund: str
+    year: int
+    title: str
+    purpose: str
+    state: str
+    requested_amount: Amount
+    approved_amount: Amount | None
+    updated_at: dt.datetime
+
+
+class ProjectOut(ProjectSummary):
+    implementing_unit: str
+    payee: str
+    summary: str
+    version: int
+    counts: dict[str, int]
+    budget: list[BudgetItemOut]
+    tranches: list[TrancheOut]
+    reports: list[ReportOut]
+    timeline: list[TimelineOut]
+    steps: list[str] = Field(description="The steps this token's user may take now")
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectSummary]
+    page: int
+    pages: int
+    total: int
+
+
+class TrancheList(BaseModel):
+    project: str
+    items: list[TrancheOut]
+
+
+# --- income -------------------------------------------------------------------------------
+
+
+class DonorIn(In):
+    kind: Literal["enterprise", "individual"]
+    name: Text
+    credit_code: Annotated[str, Field(max_length=18)] | None = None
+    id_number: Annotated[str, Field(max_length=18)] | None = None
+    publish: Literal["name", "anonymous"] = "name"
+
+
+class DonorOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    credit_code: str | None
+    id_number: str | None = Field(description="Masked: 510***********1234")
+    publish: str
+
+
+class DonationIn(In):
+    donor_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    date: dt.date
+    amount: AmountIn
+    purpose: Annotated[str, Field(max_length=20)] | None = Field(
+        None, description="Left out: undirected (the general pool)")
+
+
+class ReceiptOut(BaseModel):
+    code: str
+    year: int
+    number: int
+    donor_id: int
+    amount: Amount
+    purpose: str | None
+    donated_on: dt.date
+    state: str
+    entry: str = Field(description="The ledger entry, fund#number")
+
+
+class ReceiptList(BaseModel):
+    items: list[ReceiptOut]
+
+
+class YearQuery(Query):
+    year: Year | None = None
+
+
+class StatementQuery(Query):
+    filename: Annotated[str, Field(min_length=1, max_length=120)] = "statement.csv"
+
+
+class StatementImport(BaseModel):
+    statement_id: int
+    lines: int
+    skipped: int = Field(description="Lines already imported from another file")
+    matched: int
+    unmatched: int
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+class EntriesQuery(Query):
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    page: Page = 1
+    per_page: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class PostingOut(BaseModel):
+    account: str
+    amount: Amount
+
+
+class EntryOut(BaseModel):
+    seq: int
+    date: dt.date
+    type: str
+    narration: str
+    links: list[str]
+    reverses: int | None = Field(description="The number of the entry this one reverses")
+    postings: list[PostingOut]
+
+
+class EntryList(BaseModel):
+    fund: str
+    items: list[EntryOut]
+    page: int
+    has_next: bool
+
+
+class PageQuery(Query):
+    page: Page = 1
+    per_page: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class AuditRecordOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    subject_type: str
+    subject_id: str
+    before: Any
+    after: Any
+    reason: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditList(BaseModel):
+    items: list[AuditRecordOut]
+    page: int
+    has_next: bool
+
+
+class OpenDataQuery(Query):
+    fund: Annotated[str, Field(max_length=20)] | None = None
+    year: Year | None = None
+
+
+class OpenData(BaseModel):
+    dataset: str
+    description: str
+    description_zh: str
+    filters: dict[str, Any]
+    columns: list[dict[str, str]]
+    rows: list[dict[str, Any]]
