@@ -589,13 +589,18 @@ class Results:
         ]
 
     def print_table(self) -> None:
-        rows = [("Figure", "Value", "Target", "Result"), *self.rows()]
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        for i, row in enumerate(rows):
-            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                  .rstrip())
-            if i == 0:
-                print("  ".join("-" * width for width in widths))
+        print_table(self.rows())
+
+
+def print_table(rows: list[tuple[str, str, str, str]]) -> None:
+    """Figures against their targets, in aligned columns under a header."""
+    table = [("Figure", "Value", "Target", "Result"), *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for i, row in enumerate(table):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+              .rstrip())
+        if i == 0:
+            print("  ".join("-" * width for width in widths))
 
 
 # --- Main ----------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.ledger_bench import CpuClock, Spread, revision
+from bench.ledger_bench import CpuClock, Spread, print_table, revision
 from core import clock
 from core.actors import Actor
 from core.db import make_engine, make_session_factory, transaction
@@ -768,13 +768,7 @@ class Results:
         return rows
 
     def print_table(self) -> None:
-        rows = [("Figure", "Value", "Target", "Result"), *self.rows()]
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        for i, row in enumerate(rows):
-            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                  .rstrip())
-            if i == 0:
-                print("  ".join("-" * width for width in widths))
+        print_table(self.rows())
 
 
 # --- Main ------------------------------------------------------------------------------------

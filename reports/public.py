@@ -45,7 +45,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Date, Integer, Select, and_, bindparam, cast, func, literal, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased
 
 from core.clock import CST
 from core.errors import InvalidInput, NotFound
@@ -69,8 +69,9 @@ from ledger.income_models import Donor, Receipt
 from ledger.journal import find_fund
 from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalEntry, Posting
 from ledger.rules import GRANT_LINK_PREFIX, project_ref
+from reports.engagements import PublishedResult, published_results
 from reports.figures import INCOME_SOURCES, SOURCE_LABELS
-from reports.models import AnnualReport, Correction, Engagement
+from reports.models import AnnualReport, Correction
 
 PER_PAGE = 50
 ANONYMOUS = "匿名"
@@ -697,30 +698,6 @@ def public_donations(session: Session, fund_code: FundRef | None = None, year: i
 # --- Audit results and corrections -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PublicFinding:
-    id: int
-    severity: str  # "low" | "medium" | "high"
-    title: str
-    description: str
-    response: str | None  # the audited unit's answer
-    responded_on: dt.date | None
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    id: int
-    fund: str
-    title: str
-    period: str
-    period_start: dt.date
-    period_end: dt.date
-    scope: str
-    conclusion: str
-    published_on: dt.date | None
-    findings: list[PublicFinding]
-
-
 SEVERITY_LABELS = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High")}
 
 
@@ -729,24 +706,15 @@ def _day(moment: dt.datetime | None) -> dt.date | None:
 
 
 def audit_results(session: Session, fund_code: FundRef | None = None,
-                  year: int | None = None) -> list[AuditResult]:
-    """Published audit engagements (newest first) with their conclusions, and every
-    finding with the audited unit's response. ``year``: engagements whose audited
-    period touches that year."""
-    stmt = (select(Engagement).where(Engagement.state == "published")
-            .options(selectinload(Engagement.findings))
-            .order_by(Engagement.published_at.desc(), Engagement.id.desc()))
-    if fund_code is not None:
-        stmt = stmt.where(Engagement.fund_id == _fund_id(session, fund_code))
-    if year is not None:
-        first, last = _year_range(year)
-        stmt = stmt.where(Engagement.period_start <= last, Engagement.period_end >= first)
-    return [AuditResult(
-        e.id, e.fund.code, e.title, e.period, e.period_start, e.period_end, e.scope or "",
-        e.conclusion or "", _day(e.published_at),
-        [PublicFinding(f.id, f.severity, f.title, f.description, f.response,
-                       _day(f.responded_at)) for f in e.findings])
-        for e in session.execute(stmt).scalars()]
+                  year: int | None = None) -> list[PublishedResult]:
+    """Published audit results (``reports.engagements.published_results``), newest
+    first; ``year``: those whose audited period touches that year."""
+    ids = [_fund_id(session, fund_code)] if fund_code is not None else None
+    results = published_results(session, ids)
+    if year is None:
+        return results
+    first, last = _year_range(year)
+    return [r for r in results if r.period_start <= last and r.period_end >= first]
 
 
 @dataclass(frozen=True)
@@ -1066,14 +1034,14 @@ def _audit_rows(session: Session, fund_code: str | None, year: int | None,
                 _today: dt.date) -> list[Row]:
     rows: list[Row] = []
     for result in audit_results(session, fund_code, year):
-        head: Row = {"fund": result.fund, "engagement": result.id, "title": result.title,
-                     "period": result.period, "published_on": _date(result.published_on),
+        head: Row = {"fund": result.fund_code, "engagement": result.id, "title": result.title,
+                     "period": result.period, "published_on": _date(_day(result.published_at)),
                      "conclusion": result.conclusion}
         empty: Row = {"finding": None, "severity": None, "finding_title": None,
                       "finding_description": None, "response": None, "responded_on": None}
         rows += [{**head, "finding": f.id, "severity": f.severity, "finding_title": f.title,
                   "finding_description": f.description, "response": f.response,
-                  "responded_on": _date(f.responded_on)}
+                  "responded_on": _date(_day(f.responded_at))}
                  for f in result.findings] or [{**head, **empty}]
     return rows
 

@@ -168,3 +168,22 @@ def post(factory: sessionmaker[Session], actor: Actor) -> Callable[..., object]:
             return EVENTS[event](s, actor, fund, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def run(database_url, monkeypatch, capsys):
+    """Run `specialfund ARGS...` as an operator would, in English; returns (exit status,
+    stdout, stderr)."""
+    from webapp.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SPECIALFUND_ACTOR", "cli-test")
+    monkeypatch.setenv("SPECIALFUND_LANG", "en")
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as done:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return done.value.code or 0, out, err
+
+    return invoke

@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 
 import audit.models  # noqa: F401 - registers tables on Base.metadata
 import grants.models  # noqa: F401
-import ledger.income_models  # noqa: F401
+import ledger.income_models
 import ledger.models  # noqa: F401
 import reports.models  # noqa: F401
 import webapp.auth.models  # noqa: F401

@@ -548,25 +548,6 @@ def test_beangulp_importer_reports_a_bad_file(tmp_path):
 # --- the console ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def run(database_url, monkeypatch, capsys):
-    """Run `specialfund ARGS...` with the bank commands; returns (status, stdout, stderr)."""
-    import webapp.bank_commands  # noqa: F401 - registers `bank`
-    from webapp.cli import main
-
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SPECIALFUND_ACTOR", "cli-test")
-    monkeypatch.setenv("SPECIALFUND_LANG", "en")
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as done:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return done.value.code or 0, out, err
-
-    return invoke
-
-
 def test_console_bank_commands(run, tmp_path, make_fund, post):
     make_fund("YJQ")
     post("seed", "YJQ", date=dt.date(2025, 1, 5), amount="100000", doc_no="D1")  # 1

@@ -325,9 +325,9 @@ def test_donations_net_out_against_the_ledgers_income(session, disclosed):
 def test_only_published_audit_results_with_findings_and_responses(session, disclosed):
     (result,) = public.audit_results(session, "YJQ")
     assert result.title == "2025年度专项审计" and result.conclusion == "资金使用基本合规。"
-    assert result.published_on == dt.date(2026, 4, 30)
+    assert result.published_at.date() == dt.date(2026, 4, 30)
     (finding,) = result.findings
-    assert (finding.severity, finding.response, finding.responded_on) == (
+    assert (finding.severity, finding.response, finding.responded_at.date()) == (
         "medium", "已补充说明。", dt.date(2026, 4, 10))
     assert public.audit_results(session, "YJQ", 2026) == []
     assert public.audit_results(session, "AYX") == []

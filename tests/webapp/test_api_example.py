@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.webapp.test_cli import run  # noqa: F401 - the fixture
 from webapp import create_app
 from webapp.extensions import db
 
@@ -21,7 +20,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "api_examp
 
 
 @pytest.mark.slow
-def test_the_worked_example_runs_against_the_demo(run, database_url):  # noqa: F811
+def test_the_worked_example_runs_against_the_demo(run, database_url):
     assert run("init")[0] == 0
     status, _out, err = run("demo", "--years", "1")
     assert status == 0, err

@@ -5,24 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from webapp.cli import main
-
-
-@pytest.fixture
-def run(database_url, monkeypatch, capsys):
-    """Run `specialfund ARGS...`; returns (exit status, stdout, stderr)."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SPECIALFUND_ACTOR", "cli-test")
-    monkeypatch.setenv("SPECIALFUND_LANG", "en")
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as done:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return done.value.code or 0, out, err
-
-    return invoke
-
 
 @pytest.fixture
 def fund(run):

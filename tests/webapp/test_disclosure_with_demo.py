@@ -12,7 +12,6 @@ from io import BytesIO
 import pytest
 
 from tests.reports.test_statements import pdf_text
-from tests.webapp.test_cli import run  # noqa: F401 - the fixture
 from webapp import create_app
 from webapp.demo import DEMO_PASSWORD
 from webapp.downloads.routes import FORMATS, REPORTS
@@ -47,7 +46,7 @@ def page_purposes(body: str) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
 
 @pytest.mark.slow
 def test_an_auditor_publishes_and_the_public_sees_the_ledgers_figures(
-        run, database_url, instance_folder, tmp_path):  # noqa: F811
+        run, database_url, instance_folder, tmp_path):
     assert run("init")[0] == 0
     status, _out, err = run("demo", "--years", "1")
     assert status == 0, err

@@ -19,7 +19,6 @@ from tests.worlds import CONSOLE
 from webapp.auth.models import ApiToken
 from webapp.auth.tokens import create_token, revoke_token, user_for_token
 from webapp.auth.users import find_user, set_active
-from webapp.cli import main
 
 TOKEN = re.compile(r"sf_[A-Za-z0-9_-]{43}")
 
@@ -226,24 +225,8 @@ def test_every_page_links_to_the_users_tokens(world, login):
     assert 'href="/account/tokens"' in login("admin").get("/admin/users").get_data(as_text=True)
 
 
-@pytest.fixture
-def cli(database_url, monkeypatch, capsys):
-    """Run `specialfund ARGS...`; returns (exit status, stdout, stderr)."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SPECIALFUND_ACTOR", "cli-test")
-    monkeypatch.setenv("SPECIALFUND_LANG", "en")
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as done:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return done.value.code or 0, out, err
-
-    return invoke
-
-
-def test_the_console_makes_lists_and_revokes_tokens(world, cli, factory):
-    status, out, err = cli("token", "create", "CA", "--name", "nightly export",
+def test_the_console_makes_lists_and_revokes_tokens(world, run, factory):
+    status, out, err = run("token", "create", "CA", "--name", "nightly export",
                            "--expires", "2027-06-30")
     assert status == 0, err
     token = out.strip()
@@ -251,7 +234,7 @@ def test_the_console_makes_lists_and_revokes_tokens(world, cli, factory):
     assert token not in err and token[:7] in err and "only this once" in err
     assert _acts_as(factory, token) == "ca"
 
-    status, out, _ = cli("token", "list", "ca")
+    status, out, _ = run("token", "list", "ca")
     assert status == 0 and token not in out
     assert "nightly export" in out and token[:7] in out and "2027-06-30" in out
     assert "active" in out
@@ -259,17 +242,17 @@ def test_the_console_makes_lists_and_revokes_tokens(world, cli, factory):
     with factory() as session:
         token_id = session.execute(select(ApiToken.id)).scalar_one()
         assert session.get(ApiToken, token_id).created_by == "cli-test"
-    status, out, _ = cli("token", "revoke", str(token_id))
+    status, out, _ = run("token", "revoke", str(token_id))
     assert status == 0 and token[:7] in out and token not in out
     assert _acts_as(factory, token) is None
-    status, out, _ = cli("token", "list", "ca")
+    status, out, _ = run("token", "list", "ca")
     assert "revoked" in out and "cli-test" in out and token not in out
 
-    status, out, err = cli("token", "revoke", str(token_id))
+    status, out, err = run("token", "revoke", str(token_id))
     assert status == 1 and err.startswith("Error: ") and "already revoked" in err
-    status, out, err = cli("token", "create", "ca", "--name", "late", "--expires", "2026-06-30")
+    status, out, err = run("token", "create", "ca", "--name", "late", "--expires", "2026-06-30")
     assert status == 1 and out == "" and err.count("\n") == 1
-    status, out, err = cli("token", "create", "nobody", "--name", "x")
+    status, out, err = run("token", "create", "nobody", "--name", "x")
     assert status == 1 and out == "" and "nobody" in err
     with factory() as session:
         assert len(session.execute(select(ApiToken)).all()) == 1

@@ -9,13 +9,11 @@ import subprocess
 
 import pytest
 
-from tests.webapp.test_cli import run  # noqa: F401 - the console fixture
-
 HEADER = "交易日期,摘要,对方户名,收入金额,支出金额,余额,流水号\n"
 
 
 @pytest.mark.slow
-def test_a_year_of_income_from_the_console(run, tmp_path):  # noqa: F811
+def test_a_year_of_income_from_the_console(run, tmp_path):
     assert run("init")[0] == 0
     assert run("fund", "add", "ZYS", "--name-zh", "资阳市本级", "--name-en", "Ziyang",
                "--opened-on", "2025-01-01")[0] == 0
