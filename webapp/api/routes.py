@@ -12,7 +12,6 @@ from flask import Blueprint, Response
 from sqlalchemy import select
 
 from core import clock
-from core.errors import DomainError
 from core.i18n import gettext
 from grants import operations as ops
 from grants.access import get_project, visible_fund_ids
@@ -23,20 +22,14 @@ from ledger.balances import purpose_summary
 from ledger.models import Fund, JournalEntry
 from reports import public
 from webapp.api import schemas as s
-from webapp.api.problems import ApiProblem, from_api, from_domain, problem
+from webapp.api.problems import ApiProblem, from_api, problem
 from webapp.api.spec import Api, ApiValidation
-from webapp.auth.access import acting, current_actor, readable
+from webapp.auth.access import STAFF, acting, current_actor, readable
 from webapp.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 api = Api(bp, title="Special Fund API", version="1")
 PREFIX = "/api/v1"
-STAFF = ("civil_affairs", "charity_office", "finance", "auditor")
-
-
-@bp.errorhandler(DomainError)
-def _domain(error: DomainError) -> Response:
-    return from_domain(error)
 
 
 @bp.errorhandler(ApiProblem)
@@ -195,12 +188,14 @@ def tranches(project_id: int) -> s.TrancheList:
 # --- income ---------------------------------------------------------------------------------
 
 
-def _receipt_out(receipt: Any, fund: Fund) -> s.ReceiptOut:
-    seq = db.session.get(JournalEntry, receipt.entry_id).seq
-    return s.ReceiptOut(code=receipt.code, year=receipt.year, number=receipt.number,
-                        donor_id=receipt.donor_id, amount=receipt.amount,
-                        purpose=receipt.purpose, donated_on=receipt.donated_on,
-                        state=receipt.state, entry=f"{fund.code}#{seq}")
+def _receipts_out(receipts: list[Any], fund: Fund) -> list[s.ReceiptOut]:
+    seqs = {entry_id: seq for entry_id, seq in db.session.execute(
+        select(JournalEntry.id, JournalEntry.seq).where(
+            JournalEntry.id.in_([r.entry_id for r in receipts])))}
+    return [s.ReceiptOut(code=r.code, year=r.year, number=r.number, donor_id=r.donor_id,
+                         amount=r.amount, purpose=r.purpose, donated_on=r.donated_on,
+                         state=r.state, entry=f"{fund.code}#{seqs[r.entry_id]}")
+            for r in receipts]
 
 
 @api.route("POST", "/funds/{code}/donors", summary="Add a donor", tag="income",
@@ -229,7 +224,7 @@ def record_donation(code: str, body: s.DonationIn) -> s.ReceiptOut:
     receipt = donations.record_donation(db.session, current_actor(), fund.code,
                                         donor_id=body.donor_id, date=body.date,
                                         amount=body.amount, purpose=body.purpose)
-    return _receipt_out(receipt, fund)
+    return _receipts_out([receipt], fund)[0]
 
 
 @api.route("GET", "/funds/{code}/receipts", summary="The receipt register", tag="income",
@@ -237,8 +232,8 @@ def record_donation(code: str, body: s.DonationIn) -> s.ReceiptOut:
 def receipts(code: str, query: s.YearQuery) -> s.ReceiptList:
     """Every receipt of the fund (or of one year), voided ones included, in number order."""
     fund = readable(code)
-    return s.ReceiptList(items=[_receipt_out(r, fund)
-                                for r in donations.register(db.session, fund, query.year)])
+    return s.ReceiptList(items=_receipts_out(donations.register(db.session, fund, query.year),
+                                             fund))
 
 
 @api.route("POST", "/funds/{code}/bank-statements", summary="Import a bank statement (CSV)",

@@ -237,7 +237,7 @@ class DonorOut(BaseModel):
 
 
 class DonationIn(In):
-    donor_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    donor_id: Annotated[int, Field(ge=1, le=2**31 - 1, examples=[1])]
     date: dt.date
     amount: AmountIn
     purpose: Annotated[str, Field(max_length=20)] | None = Field(

@@ -33,6 +33,7 @@ from webapp.extensions import db
 
 REF = "#/components/schemas/{model}"
 MAX_KEY = 200
+PATH_EXAMPLES = {"code": "YJQ", "project_id": 1}  # 雁江区 and its first project in the demo
 
 
 class Problem(BaseModel):
@@ -183,7 +184,8 @@ class Api:
 
     def _operation(self, op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": _param_schema(kind)}
+            {"name": name, "in": "path", "required": True, "schema": _param_schema(kind),
+             **({"example": PATH_EXAMPLES[name]} if name in PATH_EXAMPLES else {})}
             for name, kind in op.params.items()]
         if op.query is not None:
             schema = components[op.query.__name__]
@@ -262,8 +264,8 @@ def _idempotency(user: User) -> tuple[Response | None, IdempotentRequest]:
     if not 1 <= len(key) <= MAX_KEY:
         raise ApiProblem(422, "invalid-input",
                          "An Idempotency-Key has 1 to {n} characters.", n=MAX_KEY)
-    digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n"
-                            + request.get_data()).hexdigest()
+    digest = hashlib.sha256(request.method.encode() + b" " + request.full_path.encode()
+                            + b"\n" + request.get_data()).hexdigest()
     session = db.session
     earlier = session.execute(select(IdempotentRequest).where(
         IdempotentRequest.user_id == user.id, IdempotentRequest.key == key)
