@@ -201,6 +201,7 @@ ROWS = {
         "api.record_donation": ("POST", "/api/v1/funds/YJQ/donations"),
         "api.receipts": ("GET", "/api/v1/funds/YJQ/receipts"),
         "api.import_statement": ("POST", "/api/v1/funds/YJQ/bank-statements"),
+        "api.statements": ("GET", "/api/v1/funds/YJQ/bank-statements"),
         "api.entries": ("GET", "/api/v1/funds/YJQ/entries"),
         "api.audit_log": ("GET", "/api/v1/audit-log"),
     }.items()},

@@ -265,6 +265,9 @@ def test_bank_statement_and_entries(as_user, world, factory):
     again = co.post("/funds/YJQ/bank-statements?filename=june.csv", data=csv,
                     content_type="text/csv")
     assert again.status_code == 409
+    (listed,) = as_user("aud").get("/funds/YJQ/bank-statements").get_json()["items"]
+    assert (listed["id"], listed["filename"], listed["lines"]) == (
+        imported.get_json()["statement_id"], "june.csv", 1)
     broken = co.post("/funds/YJQ/bank-statements", data=b"\xff\xfe\x00garbage",
                      content_type="text/csv")
     assert broken.status_code == 422

@@ -53,6 +53,8 @@ ROWS = [
      api(lambda u: fund_action(u, {"charity_office"}, 404))),
     ("GET", "/funds/YJQ/receipts", None,
      api(lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404))),
+    ("GET", "/funds/YJQ/bank-statements", None,
+     api(lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404))),
     ("POST", "/funds/YJQ/bank-statements", "garbage",  # not a statement: 422
      api(lambda u: fund_action(u, {"charity_office"}, 422))),
     ("GET", "/funds/YJQ/entries", None,

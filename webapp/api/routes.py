@@ -19,6 +19,7 @@ from grants.models import Project
 from grants.queries import Filters, find_projects
 from ledger import bank, donations
 from ledger.balances import purpose_summary
+from ledger.income_models import BankStatement
 from ledger.models import Fund, JournalEntry
 from reports import public
 from webapp.api import schemas as s
@@ -248,6 +249,19 @@ def import_statement(code: str, query: s.StatementQuery, body: bytes) -> s.State
     return s.StatementImport(statement_id=result.statement_id, lines=result.lines,
                              skipped=result.skipped, matched=result.matched,
                              unmatched=result.unmatched)
+
+
+@api.route("GET", "/funds/{code}/bank-statements", summary="Bank statements imported",
+           tag="income", response=s.StatementList, roles=STAFF)
+def statements(code: str) -> s.StatementList:
+    """Every statement file imported into the fund, newest first, with its SHA-256."""
+    fund = readable(code)
+    rows = db.session.execute(select(BankStatement).where(BankStatement.fund_id == fund.id)
+                              .order_by(BankStatement.id.desc())).scalars()
+    return s.StatementList(items=[
+        s.StatementOut(id=r.id, filename=r.filename, sha256=r.sha256, first_date=r.first_date,
+                       last_date=r.last_date, lines=r.line_count, imported_at=r.imported_at,
+                       imported_by=r.imported_by) for r in rows])
 
 
 # --- records --------------------------------------------------------------------------------

@@ -276,6 +276,21 @@ class StatementImport(BaseModel):
     unmatched: int
 
 
+class StatementOut(BaseModel):
+    id: int
+    filename: str
+    sha256: str
+    first_date: dt.date
+    last_date: dt.date
+    lines: int
+    imported_at: dt.datetime
+    imported_by: str
+
+
+class StatementList(BaseModel):
+    items: list[StatementOut]
+
+
 # --- records ------------------------------------------------------------------------------
 
 
