@@ -294,11 +294,14 @@ class StatementList(BaseModel):
 # --- records ------------------------------------------------------------------------------
 
 
-class EntriesQuery(Query):
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+class PageQuery(Query):
     page: Page = 1
     per_page: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class EntriesQuery(PageQuery):
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
 
 
 class PostingOut(BaseModel):
@@ -323,9 +326,6 @@ class EntryList(BaseModel):
     has_next: bool
 
 
-class PageQuery(Query):
-    page: Page = 1
-    per_page: Annotated[int, Field(ge=1, le=200)] = 50
 
 
 class AuditRecordOut(BaseModel):
