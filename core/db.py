@@ -77,6 +77,19 @@ def begin_write(session: Session) -> Session:
     return session
 
 
+def begin_snapshot(session: Session) -> Session:
+    """Start the session's transaction reading one snapshot of the books throughout, so
+    that figures and the heads they are stamped with come from the same moment.
+
+    Must come before the session's first statement. SQLite's read transaction (WAL)
+    already is a snapshot; PostgreSQL's default, READ COMMITTED, sees each commit as
+    it lands, so this asks for REPEATABLE READ.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    return session
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work that writes: commit if the block succeeds, roll back otherwise."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import zipfile
 
 import openpyxl
 import pytest
 
+from ledger.journal import find_fund
+from webapp.downloads import routes
 from webapp.downloads.routes import FORMATS, REPORTS
 
 
@@ -48,3 +51,27 @@ def test_a_county_auditor_cannot_reach_another_county(world, login):
 def test_a_bad_period_is_refused(world, login):
     response = login("aud").get("/downloads/file?report=fund-statement&period=20xx&format=csv")
     assert response.status_code == 400
+
+
+def test_a_report_and_its_stamp_come_from_one_moment(world, login, post, factory, monkeypatch):
+    """A posting that lands while a report is being made is in neither its figures nor
+    the heads it is stamped with: both describe the books as they were."""
+    with factory() as session:
+        before = find_fund(session, "YJQ").entry_count
+    stamped = []
+
+    def late_posting(session, funds, period):  # type: ignore[no-untyped-def]
+        post("interest", "YJQ", date=dt.date(2026, 6, 21), amount="7.77")  # commits
+        stamped.append(real(session, funds, period))
+        return stamped[-1]
+
+    real = routes.provenance
+    monkeypatch.setattr(routes, "provenance", late_posting)
+    response = login("aud").get("/downloads/file?fund=YJQ&report=fund-statement&period=2026"
+                                "&format=csv")
+    assert response.status_code == 200
+    (head,) = stamped[0].funds
+    with factory() as session:
+        assert find_fund(session, "YJQ").entry_count == before + 1  # it did land
+    assert head.entry_count == before
+    assert "7.77" not in response.get_data(as_text=True)

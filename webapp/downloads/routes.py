@@ -3,10 +3,15 @@ extract (PDF, CSV, XLSX) and the Beancount ledgers (zip) of the funds in scope."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Blueprint, abort, make_response, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core import clock
+from core.db import begin_snapshot
 from core.errors import InvalidInput
 from grants.access import visible_fund_ids
 from ledger.models import Fund
@@ -36,6 +41,14 @@ FORMATS = {
 ROLES = ("auditor", "finance")
 
 
+@contextmanager
+def _snapshot() -> Iterator[Session]:
+    """A read-only session on one snapshot of the books: a report's figures and the heads
+    it is stamped with come from the same moment, whatever is posted meanwhile."""
+    with db.factory() as books:
+        yield begin_snapshot(books)
+
+
 def _funds() -> list[Fund]:
     ids = visible_fund_ids(db.session, current_actor())
     return list(db.session.execute(select(Fund).where(Fund.id.in_(ids)).order_by(Fund.id))
@@ -63,7 +76,8 @@ def file():  # type: ignore[no-untyped-def]
     funds = _chosen(_funds())
     kind = request.args.get("report", "")
     if kind == "beancount":
-        data = statements.beancount_zip(db.session, funds)
+        with _snapshot() as books:
+            data = statements.beancount_zip(books, funds)
         response = make_response(data)
         response.mimetype = "application/zip"
         codes = "-".join(f.code for f in funds)
@@ -72,8 +86,9 @@ def file():  # type: ignore[no-untyped-def]
     if kind not in REPORTS or request.args.get("format") not in FORMATS:
         raise InvalidInput("Choose a report and a format.")
     period = Period.parse(request.args.get("period", ""))
-    table = REPORTS[kind][0](db.session, funds, period)
-    source = provenance(db.session, funds, period)
+    with _snapshot() as books:
+        table = REPORTS[kind][0](books, funds, period)
+        source = provenance(books, funds, period)
     mimetype, make = FORMATS[request.args["format"]]
     response = make_response(make(table, source))
     response.headers["Content-Type"] = mimetype
