@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
@@ -416,8 +416,6 @@ def entries_page(session: Session, fund: Fund, *, first: dt.date | None = None,
                  per_page: int = 50) -> tuple[list[tuple[JournalEntry, int | None]], bool]:
     """One page of a fund's entries, newest first, each with the number of the entry it
     reverses; and whether another page follows."""
-    from sqlalchemy.orm import aliased, selectinload  # noqa: PLC0415
-
     original = aliased(JournalEntry)
     stmt = (select(JournalEntry, original.seq)
             .outerjoin(original, original.id == JournalEntry.reverses_id)

@@ -39,7 +39,7 @@ import json
 import re
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -103,14 +103,17 @@ class PublicFund:
     opened_on: dt.date
     chart: str
 
+    @classmethod
+    def of(cls, fund: Fund, parent: str | None) -> PublicFund:
+        return cls(fund.id, fund.code, fund.name, fund.level, parent, fund.opened_on,
+                   fund.chart)
+
 
 def public_funds(session: Session) -> list[PublicFund]:
     """Every fund, city first and each followed by its counties."""
     funds = list_funds(session)
     codes = {f.id: f.code for f in funds}
-    return [PublicFund(f.id, f.code, f.name, f.level,
-                       codes.get(f.parent_id) if f.parent_id else None, f.opened_on, f.chart)
-            for f in funds]
+    return [PublicFund.of(f, codes.get(f.parent_id) if f.parent_id else None) for f in funds]
 
 
 FundRef = str | PublicFund  # a fund's code, or the fund as a page already read it
@@ -123,8 +126,7 @@ def _fund_id(session: Session, fund: FundRef) -> int:
 def _fund(session: Session, code: str) -> tuple[Fund, PublicFund]:
     fund = find_fund(session, code)
     parent = session.get(Fund, fund.parent_id) if fund.parent_id else None
-    return fund, PublicFund(fund.id, fund.code, fund.name, fund.level,
-                            parent.code if parent else None, fund.opened_on, fund.chart)
+    return fund, PublicFund.of(fund, parent.code if parent else None)
 
 
 def years_of(fund: PublicFund, today: dt.date) -> list[int]:
@@ -432,7 +434,7 @@ def fund_page(session: Session, fund_code: str, year: int, today: dt.date) -> Fu
     members: list[PublicFund] = []
     if fund.level == "city":
         members = [public] + [
-            PublicFund(c.id, c.code, c.name, c.level, fund.code, c.opened_on, c.chart)
+            PublicFund.of(c, fund.code)
             for c in session.execute(
                 select(Fund).where(Fund.parent_id == fund.id).order_by(Fund.id)).scalars()]
     ids = sorted({public.id, *(m.id for m in members)})
@@ -942,10 +944,6 @@ OPEN_DATA: dict[str, tuple[str, tuple[Column, ...]]] = {
 }
 
 
-def _amount(value: Decimal) -> str:
-    return format_plain(value)
-
-
 def _date(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -961,28 +959,15 @@ def _selected_funds(session: Session, fund_code: str | None) -> list[PublicFund]
     return [f for f in funds if f.code == code]
 
 
-def _money_rows(session: Session, name: str, fund_code: str | None, year: int | None,
-                today: dt.date) -> list[Row]:
+def _fund_years(session: Session, fund_code: str | None, year: int | None,
+                today: dt.date) -> Iterator[tuple[PublicFund, int, Books]]:
+    """Each selected fund's books of each year since it opened (or of one year)."""
     funds = _selected_funds(session, fund_code)
     books = all_year_books(session, funds, today)
-    rows: list[Row] = []
     for fund in funds:
-        years = [y for y in years_of(fund, today) if year is None or y == year]
-        for y in years:
-            fund_books = books[fund.id][y]
-            if name == "income":
-                for source, amount in income_of(fund_books.changes).items():
-                    rows.append({"fund": fund.code, "year": y, "source": source,
-                                 "source_name": SOURCE_LABELS[source].zh,
-                                 "amount": _amount(amount)})
-                continue
-            for line in purpose_figures(load_chart(fund.chart), fund_books):
-                rows.append({"fund": fund.code, "date": _as_of(y, today).isoformat(),
-                             "purpose": line.key, "purpose_name": line.label.zh,
-                             "in_bank": _amount(line.in_bank),
-                             "committed": _amount(line.committed),
-                             "available": _amount(line.available)})
-    return rows
+        for y in years_of(fund, today):
+            if year is None or y == year:
+                yield fund, y, books[fund.id][y]
 
 
 def _funds_rows(session: Session, fund_code: str | None, _year: int | None,
@@ -994,12 +979,20 @@ def _funds_rows(session: Session, fund_code: str | None, _year: int | None,
 
 def _balances_rows(session: Session, fund_code: str | None, year: int | None,
                    today: dt.date) -> list[Row]:
-    return _money_rows(session, "balances", fund_code, year, today)
+    return [{"fund": fund.code, "date": _as_of(y, today).isoformat(), "purpose": line.key,
+             "purpose_name": line.label.zh, "in_bank": format_plain(line.in_bank),
+             "committed": format_plain(line.committed),
+             "available": format_plain(line.available)}
+            for fund, y, books in _fund_years(session, fund_code, year, today)
+            for line in purpose_figures(load_chart(fund.chart), books)]
 
 
 def _income_rows(session: Session, fund_code: str | None, year: int | None,
                  today: dt.date) -> list[Row]:
-    return _money_rows(session, "income", fund_code, year, today)
+    return [{"fund": fund.code, "year": y, "source": source,
+             "source_name": SOURCE_LABELS[source].zh, "amount": format_plain(amount)}
+            for fund, y, books in _fund_years(session, fund_code, year, today)
+            for source, amount in income_of(books.changes).items()]
 
 
 def _projects_rows(session: Session, fund_code: str | None, year: int | None,
@@ -1008,7 +1001,7 @@ def _projects_rows(session: Session, fund_code: str | None, year: int | None,
         return [{"fund": p.fund, "ref": p.ref, "year": p.year, "title": p.title,
                  "purpose": p.purpose, "purpose_name": p.purpose_label.zh,
                  "implementing_unit": p.implementing_unit,
-                 "approved_amount": _amount(p.approved_amount), "paid": _amount(p.paid),
+                 "approved_amount": format_plain(p.approved_amount), "paid": format_plain(p.paid),
                  "state": p.state, "state_name": gettext(p.state_label),
                  "approved_on": _date(p.approved_on), "children": p.children,
                  **{c: p.counts.get(c, 0) for c in CATEGORIES}}
@@ -1018,14 +1011,14 @@ def _projects_rows(session: Session, fund_code: str | None, year: int | None,
 def _payments_rows(session: Session, fund_code: str | None, year: int | None,
                    _today: dt.date) -> list[Row]:
     return [{"fund": p.fund, "project": p.project, "date": p.date.isoformat(),
-             "kind": p.kind, "amount": _amount(p.amount), "entry": p.entry}
+             "kind": p.kind, "amount": format_plain(p.amount), "entry": p.entry}
             for p in public_payments(session, fund_code, year)]
 
 
 def _donations_rows(session: Session, fund_code: str | None, year: int | None,
                     _today: dt.date) -> list[Row]:
     return [{"fund": d.fund, "date": d.date.isoformat(), "receipt": d.receipt,
-             "donor": d.donor, "donor_kind": d.donor_kind, "amount": _amount(d.amount),
+             "donor": d.donor, "donor_kind": d.donor_kind, "amount": format_plain(d.amount),
              "purpose": d.purpose or "General", "purpose_name": d.purpose_label.zh}
             for d in public_donations(session, fund_code, year).items]
 

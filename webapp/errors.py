@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
 from core.i18n import N_, gettext
+from webapp.api import is_api_request
 
 log = logging.getLogger("specialfund.web")
 
@@ -39,18 +40,22 @@ def _page(status: int, message: str):  # type: ignore[no-untyped-def]
                            message=message), status
 
 
-def _api() -> bool:
-    """Addresses of the JSON API answer with problem documents, not pages."""
-    return request.path.startswith("/api/")
+def _answer(status: int, message: str):  # type: ignore[no-untyped-def]
+    """The error page, or for the JSON API a problem document saying the same."""
+    if is_api_request():
+        from webapp.api.problems import HTTP_CODES, problem  # noqa: PLC0415 - imports TITLES
+
+        return problem(status, HTTP_CODES.get(status, "bad-request"), message)
+    return _page(status, message)
 
 
 def init_app(app: Flask) -> None:
-    from webapp.api import problems  # noqa: PLC0415
-
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
-        if _api():
-            return problems.from_domain(error)
+        if is_api_request():
+            from webapp.api.problems import from_domain  # noqa: PLC0415
+
+            return from_domain(error)
         return _page(error.http_status, error.message)
 
     @app.errorhandler(CSRFError)
@@ -60,8 +65,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        if _api():
-            return problems.from_http(error)
         status = error.code or 500
         messages = {
             403: gettext("Your role or jurisdiction does not allow this."),
@@ -69,16 +72,14 @@ def init_app(app: Flask) -> None:
             405: gettext("This address does not accept that kind of request."),
             413: gettext("Files may be at most 10 MB."),
         }
-        return _page(status, messages.get(status, gettext("Please check what you entered.")))
+        return _answer(status, messages.get(status, gettext("Please check what you entered.")))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
-        if _api():
-            return problems.unexpected(error)
         # Where it failed, but not the exception's message: that may quote input or SQL.
         frames = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
                            for f in traceback.extract_tb(error.__traceback__)[-6:])
         log.error("unexpected %s on %s %s at %s", type(error).__name__, request.method,
                   request.path, frames)
-        return _page(500, gettext("The error has been recorded. Nothing was changed; "
-                                  "please try again or tell the system administrator."))
+        return _answer(500, gettext("The error has been recorded. Nothing was changed; "
+                                    "please try again or tell the system administrator."))

@@ -22,11 +22,12 @@ from grants.states import (
     REPORT_STATE_LABELS,
     TRANCHE_STATE_LABELS,
 )
+from webapp.api import is_api_request
 from webapp.extensions import babel
 
 
 def select_locale() -> str:
-    if request.path.startswith("/api/"):  # a program says its language in its request
+    if is_api_request():  # a program says its language in its request
         return "en" if request.accept_languages.best_match(["zh", "en"]) == "en" else "zh_CN"
     return normalize_locale(session.get("lang"))
 

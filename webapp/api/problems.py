@@ -2,24 +2,21 @@
 
 A problem carries the status, a machine-readable ``code``, a title, and in ``detail``
 the same message the web page would show, in the caller's language. Nothing else: no
-stack trace, no SQL, no input echoed back (it may hold a child's ID number).
+stack trace, no SQL, no input echoed back (it may hold a child's ID number). The
+app's error handlers (``webapp.errors``) answer the API's addresses with these.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import traceback
 from typing import Any
 
-from flask import Response, request
-from werkzeug.exceptions import HTTPException
+from flask import Response
 
 from core.errors import DomainError, RuleViolation
 from core.i18n import gettext
 from webapp.errors import TITLES
 
-log = logging.getLogger("specialfund.api")
 PROBLEM = "application/problem+json"
 
 # The codes a client can act on, beside the domain errors' own (core.errors).
@@ -64,24 +61,3 @@ def from_domain(error: DomainError) -> Response:
 
 def from_api(error: ApiProblem) -> Response:
     return problem(error.status, error.code, gettext(error.message_id, **error.params))
-
-
-def from_http(error: HTTPException) -> Response:
-    status = error.code or 500
-    messages = {
-        404: gettext("There is nothing here, or it is outside what you may see."),
-        405: gettext("This address does not accept that kind of request."),
-        413: gettext("Files may be at most 10 MB."),
-    }
-    return problem(status, HTTP_CODES.get(status, "bad-request"),
-                   messages.get(status, gettext("Please check what you entered.")))
-
-
-def unexpected(error: Exception) -> Response:
-    frames = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
-                       for f in traceback.extract_tb(error.__traceback__)[-6:])
-    log.error("unexpected %s on %s %s at %s", type(error).__name__, request.method,
-              request.path, frames)
-    return problem(500, "server-error", gettext(
-        "The error has been recorded. Nothing was changed; please try again or tell the "
-        "system administrator."))

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response
 from sqlalchemy import select
 
+from audit.models import AuditRecord
 from core import clock
 from core.i18n import gettext
 from grants import operations as ops
@@ -20,17 +21,19 @@ from grants.queries import Filters, find_projects
 from ledger import bank, donations
 from ledger.balances import purpose_summary
 from ledger.income_models import BankStatement
+from ledger.journal import entries_page
 from ledger.models import Fund, JournalEntry
 from reports import public
+from webapp.api import PREFIX
 from webapp.api import schemas as s
 from webapp.api.problems import ApiProblem, from_api, problem
 from webapp.api.spec import Api, ApiValidation
 from webapp.auth.access import STAFF, acting, current_actor, readable
 from webapp.extensions import db
+from webapp.projects.routes import protector
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
 api = Api(bp, title="Special Fund API", version="1")
-PREFIX = "/api/v1"
 
 
 @bp.errorhandler(ApiProblem)
@@ -54,19 +57,14 @@ def openapi() -> Response:
 # --- funds and balances ---------------------------------------------------------------------
 
 
-def _fund_out(fund: Fund, parents: dict[int, str]) -> s.FundOut:
-    return s.FundOut(code=fund.code, name_zh=fund.name_zh, name_en=fund.name_en,
-                     level=fund.level, parent=parents.get(fund.parent_id or 0),
-                     opened_on=fund.opened_on)
-
-
 @api.route("GET", "/funds", summary="The funds this token may read", tag="funds",
            response=s.FundList, roles=STAFF)
 def list_funds() -> s.FundList:
-    ids = visible_fund_ids(db.session, current_actor())
-    funds = db.session.execute(select(Fund).where(Fund.id.in_(ids)).order_by(Fund.id)).scalars()
-    every = {f.id: f.code for f in db.session.execute(select(Fund)).scalars()}
-    return s.FundList(items=[_fund_out(f, every) for f in funds])
+    ids = set(visible_fund_ids(db.session, current_actor()))
+    return s.FundList(items=[
+        s.FundOut(code=f.code, name_zh=f.name.zh, name_en=f.name.en, level=f.level,
+                  parent=f.parent, opened_on=f.opened_on)
+        for f in public.public_funds(db.session) if f.id in ids])
 
 
 @api.route("GET", "/funds/{code}/balances", summary="Money by purpose, as of a day",
@@ -205,8 +203,6 @@ def _receipts_out(receipts: list[Any], fund: Fund) -> list[s.ReceiptOut]:
 def add_donor(code: str, body: s.DonorIn) -> s.DonorOut:
     """An enterprise (with its unified social credit code) or an individual (with an ID
     number, stored encrypted and shown masked)."""
-    from webapp.projects.routes import protector  # noqa: PLC0415
-
     fund = acting(code, "charity_office")
     donor = donations.add_donor(db.session, current_actor(), fund.code, kind=body.kind,
                                 name=body.name, credit_code=body.credit_code,
@@ -270,8 +266,6 @@ def statements(code: str) -> s.StatementList:
 @api.route("GET", "/funds/{code}/entries", summary="Ledger entries, newest first",
            tag="records", query=s.EntriesQuery, response=s.EntryList, roles=STAFF)
 def entries(code: str, query: s.EntriesQuery) -> s.EntryList:
-    from ledger.journal import entries_page  # noqa: PLC0415
-
     fund = readable(code)
     rows, has_next = entries_page(db.session, fund, first=query.date_from, last=query.date_to,
                                   page=query.page, per_page=query.per_page)
@@ -288,8 +282,6 @@ def entries(code: str, query: s.EntriesQuery) -> s.EntryList:
 def audit_log(query: s.PageQuery) -> s.AuditList:
     """Auditors only. The records are as chained: verify them with `specialfund audit
     verify`."""
-    from audit.models import AuditRecord  # noqa: PLC0415
-
     rows = db.session.execute(
         select(AuditRecord).order_by(AuditRecord.id.desc()).limit(query.per_page + 1)
         .offset((query.page - 1) * query.per_page)).scalars().all()

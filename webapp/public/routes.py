@@ -1,5 +1,6 @@
 """Public disclosure pages and open data (DESIGN §5). No sign-in, no forms that
-write; every figure is read from the books when the page is asked for.
+write; every figure is read from the books, and a rendered page is kept only until
+anything changes (``page_cache``).
 
 The views only arrange ``reports.public``: that module decides what is public
 (approved projects only, counts of children and never who they are, the donor's
@@ -48,10 +49,6 @@ def _page(name: str) -> int:
 def _svg(svg: str) -> Markup:
     """A chart from ``reports.charts``, which escapes every text it draws."""
     return Markup(svg)  # noqa: S704 - built from escaped text only
-
-
-def _fund_arg() -> str | None:
-    return request.args.get("fund") or None
 
 
 def _cache() -> PageCache:
@@ -170,7 +167,7 @@ def data_index():  # type: ignore[no-untyped-def]
 
 
 def _rows(name: str) -> tuple[list[public.Row], str | None, int | None]:
-    fund, year = _fund_arg(), public.parse_year(request.args.get("year"))
+    fund, year = request.args.get("fund") or None, public.parse_year(request.args.get("year"))
     return public.dataset(db.session, name, clock.today(), fund_code=fund, year=year), fund, year
 
 
