@@ -108,7 +108,8 @@ def login():  # type: ignore[no-untyped-def]
 @login_required
 def logout():  # type: ignore[no-untyped-def]
     audit.record(db.session, current_user.actor(), "user.logout", "user", current_user.username)
-    sessions.end_session(g.user_session, "logout")
+    if "user_session" in g:
+        sessions.end_session(g.user_session, "logout")
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
