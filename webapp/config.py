@@ -31,6 +31,13 @@ def _instance_secrets(instance: Path) -> dict[str, str]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+def _minutes(name: str, default: int) -> int:
+    value = os.environ.get(name) or str(default)
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise ValueError(f"{name} is a whole number of minutes from 1, not {value[:20]!r}.")
+    return int(value)
+
+
 def from_environment(instance_path: str) -> dict[str, object]:
     instance = Path(instance_path)
     local = {}
@@ -50,7 +57,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # Off only for plain-http local use (make run sets it); production serves https.
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") != "0",
         "REMEMBER_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") != "0",
+        # A session ends 8 hours after sign-in however busy, and after this idle time.
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "IDLE_MINUTES": _minutes("SPECIALFUND_IDLE_MINUTES", 30),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "PER_PAGE": 20,

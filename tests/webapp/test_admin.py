@@ -42,8 +42,14 @@ def test_admin_deactivates_and_records_related_parties(world, login, factory):
     with factory() as session:
         co = session.execute(select(User).where(User.username == "co")).scalar_one()
         co_id = co.id
+    co_client = login("co")
     admin = login("admin")
     admin.post(f"/admin/users/{co_id}/related", data={"party": "雁江区希望小学"})
+    admin.post(f"/admin/users/{co_id}/active/0")
+    assert "用户co已停用。已退出会话：1 个" in text(admin.get("/admin/users"))
+    assert co_client.get("/dashboard").status_code == 302  # signed out on the server
+    admin.post(f"/admin/users/{co_id}/active/1")
+    assert co_client.get("/dashboard").status_code == 302  # and not revived
     admin.post(f"/admin/users/{co_id}/active/0")
     with factory() as session:
         assert session.execute(select(RelatedParty.party).where(

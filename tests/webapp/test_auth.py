@@ -15,9 +15,13 @@ from webapp.extensions import db
 def test_sign_in_and_out(app, world, login):
     client = login("ca")
     assert client.get("/dashboard").status_code == 200
+    copied = client.get_cookie("session").value
     assert client.post("/logout").status_code == 302
     response = client.get("/dashboard")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+    replayed = app.test_client()
+    replayed.set_cookie("session", copied)  # a copy of the cookie from before signing out
+    assert replayed.get("/dashboard").status_code == 302
 
 
 def test_wrong_password_is_refused_without_saying_why(app, world):
@@ -42,11 +46,15 @@ def test_repeated_failures_lock_the_account(app, world, factory):
 
 def test_changing_the_password_ends_other_sessions(app, world, login):
     first, second = login("co"), login("co")
+    copied = second.get_cookie("session").value
     response = first.post("/password", data={"current": PASSWORD, "new": "another-pass-42",
                                               "confirm": "another-pass-42"})
     assert response.status_code == 302
     assert first.get("/dashboard").status_code == 200
     assert second.get("/dashboard").status_code == 302  # signed out
+    replayed = app.test_client()
+    replayed.set_cookie("session", copied)
+    assert replayed.get("/dashboard").status_code == 302
     weak = first.post("/password", data={"current": "another-pass-42", "new": "aaaaaaaaaaaa",
                                          "confirm": "aaaaaaaaaaaa"})
     assert weak.status_code == 422

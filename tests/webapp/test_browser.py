@@ -323,6 +323,7 @@ def test_an_audit_published_in_the_browser_appears_on_the_public_site(
         visitor.submit(page.locator("#switch-language"), "switch to English")
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.locator("#audits h2")).to_have_text("Audit results")
+        assert context.cookies() == []  # the public site, in both languages, sets no cookie
         page.screenshot(path=str(tmp_path / "public-fund-en.png"), full_page=True)
     except BaseException:
         with suppress(PlaywrightError):

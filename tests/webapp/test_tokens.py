@@ -114,7 +114,10 @@ def test_a_token_stops_working_when_revoked_expired_or_its_user_deactivated(worl
         create_token(session, CONSOLE, find_user(session, "fin2"), name="x", expires_on=None)
     with transaction(factory) as session:
         set_active(session, CONSOLE, find_user(session, "fin2"), True)
-    assert _acts_as(factory, kept) == "fin2"
+    assert _acts_as(factory, kept) is None  # revoked for good: reactivation revives nothing
+    with factory() as session:
+        row = session.execute(select(ApiToken).where(ApiToken.hint == kept[:7])).scalar_one()
+        assert row.revoked_by == CONSOLE.name and row.revoked_at is not None
 
 
 def test_who_may_make_tokens_for_whom(world, factory):

@@ -73,7 +73,13 @@ def activate(user_id: int, active: int):  # type: ignore[no-untyped-def]
     user = _user(user_id)
     if user.id == current_actor().user_id:
         abort(403)
-    set_active(db.session, current_actor(), user, bool(active))
+    ended = set_active(db.session, current_actor(), user, bool(active))
+    if active:
+        flash(gettext("User {name} activated.", name=user.username), "success")
+    else:
+        flash(gettext("User {name} deactivated. Sessions signed out: {n}. API tokens revoked: "
+                      "{tokens}.", name=user.username, n=ended.sessions,
+                      tokens=len(ended.tokens)), "success")
     return redirect(url_for("admin.users"))
 
 

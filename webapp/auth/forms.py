@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, StringField
+from wtforms import BooleanField, DateField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core.i18n import N_
@@ -17,6 +17,8 @@ class ChangePasswordForm(FlaskForm):
     new = PasswordField(N_("New password"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(N_("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("new")])
+    # Ticked unless the user unticks it: whoever knew the old password may hold a token.
+    revoke_tokens = BooleanField(N_("Also revoke all my API tokens"), default=True)
 
 
 class TokenForm(FlaskForm):

@@ -9,6 +9,10 @@ from core.actors import ROLES, Actor
 from core.db import Base, Timestamp
 from ledger.models import Fund
 
+# Why a session ended: signed out, the password changed, the user deactivated, or
+# another sign-in in the same browser. Idle and expired sessions end without a write.
+END_REASONS = ("logout", "password", "deactivated", "replaced")
+
 
 class User(Base):
     """A person who signs in. Belongs to one jurisdiction (a fund) and has one role."""
@@ -28,8 +32,6 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    # Changes whenever the password changes, so old sessions stop working.
-    session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
     fund: Mapped[Fund] = relationship(lazy="joined")
@@ -43,7 +45,7 @@ class User(Base):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        return str(self.id)
 
     def actor(self) -> Actor:
         return Actor(self.username, self.role, self.id, self.fund.code,
@@ -68,6 +70,28 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class UserSession(Base):
+    """One signed-in session: the browser's cookie carries a random key, and only its
+    SHA-256 is kept. An ended session never opens again (``webapp.auth.sessions``)."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        CheckConstraint("end_reason IN (" + ", ".join(f"'{r}'" for r in END_REASONS) + ")",
+                        name="end_reason"),
+        CheckConstraint("(ended_at IS NULL AND end_reason IS NULL) OR "
+                        "(ended_at IS NOT NULL AND end_reason IS NOT NULL)", name="ended"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
 class IdempotentRequest(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,7 +19,8 @@ from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from grants.models import RelatedParty
 from ledger.journal import clean_text, find_fund
 from ledger.models import Fund
-from webapp.auth.models import User
+from webapp.auth.models import ApiToken, User
+from webapp.auth.sessions import end_sessions_of
 
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -52,7 +53,7 @@ def add_user(session: Session, actor: Actor, *, username: str, display_name: str
     user = User(username=username,
                 display_name=clean_text(display_name, "Full name", required=True, limit=80) or "",
                 role=role, fund=fund, password_hash=_hasher.hash(password), active=True,
-                failed_logins=0, session_token=secrets.token_hex(16), created_at=clock.now())
+                failed_logins=0, created_at=clock.now())
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.add", "user", username,
@@ -114,24 +115,67 @@ def is_locked(user: User) -> bool:
     return user.locked_until is not None and user.locked_until > clock.now()
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
+@dataclass(frozen=True)
+class Ended:
+    """What a password change or a deactivation ended: how many sessions, and the
+    first characters of each API token it revoked."""
+
+    sessions: int
+    tokens: tuple[str, ...]
+
+    def record(self) -> dict[str, object]:
+        return {"sessions_ended": self.sessions, "tokens_revoked": list(self.tokens)}
+
+
+def revoke_tokens_of(session: Session, actor: Actor, user: User, *, reason: str) -> list[ApiToken]:
+    """Revoke every API token of ``user`` not revoked yet, for good; each revocation is
+    audited like one made by hand, with the reason. The caller has checked the actor."""
+    rows = session.execute(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id).with_for_update(of=ApiToken)).scalars().all()
+    now = clock.now()
+    for row in rows:
+        row.revoked_at, row.revoked_by = now, actor.name[:40]
+        audit.record(session, actor, "api-token.revoke", "api-token", row.id,
+                     before={"revoked_at": None},
+                     after={"user": user.username, "name": row.name, "hint": row.hint,
+                            "revoked_at": now.isoformat()}, reason=reason)
+    session.flush()
+    return list(rows)
+
+
+def change_password(session: Session, user: User, current: str, new: str, *,
+                    revoke_tokens: bool = True) -> Ended:
+    """Set a new password. Every session of the user ends (the browser that changed it
+    goes on under a new session), and unless told otherwise every API token is revoked."""
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise InvalidInput("The current password is not right.") from None
     check_password_rules(new)
     user.password_hash = _hasher.hash(new)
-    user.session_token = secrets.token_hex(16)  # signs out every other session
-    audit.record(session, user.actor(), "user.password", "user", user.username)
+    actor = user.actor()
+    revoked = revoke_tokens_of(session, actor, user, reason="password changed") \
+        if revoke_tokens else []
+    ended = Ended(end_sessions_of(session, user, "password"), tuple(r.hint for r in revoked))
+    audit.record(session, actor, "user.password", "user", user.username, after=ended.record())
+    return ended
 
 
-def set_active(session: Session, actor: Actor, user: User, active: bool) -> None:
+def set_active(session: Session, actor: Actor, user: User, active: bool) -> Ended:
+    """Activate or deactivate a user. Deactivating ends every session of theirs and
+    revokes every API token for good: activating them again revives neither."""
     if actor.role not in ("admin", "console"):
         raise PermissionDenied("Only administrators manage users.")
     user.active = active
-    user.session_token = secrets.token_hex(16)
+    ended = Ended(0, ())
+    if not active:
+        revoked = revoke_tokens_of(session, actor, user, reason="user deactivated")
+        ended = Ended(end_sessions_of(session, user, "deactivated"),
+                      tuple(r.hint for r in revoked))
     audit.record(session, actor, "user.activate" if active else "user.deactivate", "user",
-                 user.username)
+                 user.username, after=None if active else ended.record())
+    return ended
 
 
 def declare_related_party(session: Session, actor: Actor, user: User, party: str) -> None:

@@ -135,7 +135,7 @@ def fund(code: str):  # type: ignore[no-untyped-def]
             "public/fund_body.html", page=page, fund=fund, year=page.year, today=today,
             levels=public.LEVELS, projects=projects, donations=donations,
             page_urls=_page_urls(fund.code, page.year, numbers), datasets=public.OPEN_DATA,
-            data_base=url_for("public.data_index"),
+            data_base=url_for("public.data_index", lang=None),
             audits=public.audit_results(db.session, fund),
             corrections=public.corrections(db.session, fund),
             calendar=public.disclosure_calendar(db.session, fund, today),
