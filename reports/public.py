@@ -51,6 +51,7 @@ from core.clock import CST
 from core.errors import InvalidInput, NotFound
 from core.i18n import N_, Bilingual, gettext, locale_as
 from core.money import ZERO, format_plain
+from core.spreadsheet import csv_text
 from grants.models import BeneficiaryCount, Project, Transition
 from grants.operations import CATEGORIES
 from grants.states import PUBLIC_LABELS, State
@@ -1068,13 +1069,17 @@ def columns(name: str) -> list[str]:
 
 def to_csv(name: str, rows: Sequence[Row]) -> bytes:
     """UTF-8 with a byte-order mark (so spreadsheet programs read the Chinese), a header
-    row of the column names, empty cells for missing values."""
+    row of the column names, empty cells for missing values. Text that a spreadsheet
+    would run as a formula is kept as text (``core.spreadsheet``); amounts, whole
+    numbers and dates are written as they are."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     names = columns(name)
+    text = {column for column, kind, _meaning in OPEN_DATA[name][1] if kind == "string"}
     writer.writerow(names)
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in names])
+        writer.writerow([csv_text(row[c]) if c in text else "" if row[c] is None else row[c]
+                         for c in names])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
