@@ -23,7 +23,9 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import N_
 from core.money import ZERO, format_cny
+from core.screening import strip_invisible
 from grants.models import BeneficiaryCount, Project
+from grants.screening import screen_public_text
 from grants.states import State
 from ledger.journal import clean_text, find_fund
 from ledger.models import Fund
@@ -72,6 +74,10 @@ def report_for(session: Session, actor: Actor, fund_code: str, year: int, *,
     return report
 
 
+def _narrative_fields(narrative: dict[str, str]) -> list[tuple[str, str | None]]:
+    return [(SECTIONS[key], narrative.get(key)) for key in SECTIONS]
+
+
 def save_narrative(session: Session, actor: Actor, report: AnnualReport,
                    sections: dict[str, str]) -> None:
     _finance_of(actor, report.fund)
@@ -80,7 +86,8 @@ def save_narrative(session: Session, actor: Actor, report: AnnualReport,
     narrative = dict(report.narrative)
     for key in SECTIONS:
         if key in sections:
-            narrative[key] = (sections[key] or "").strip()[:20000]
+            narrative[key] = strip_invisible(sections[key] or "").strip()[:20000]
+    screen_public_text(session, [report.fund], _narrative_fields(narrative))
     report.narrative = narrative
     audit.record(session, actor, "annual-report.edit", "annual-report",
                  f"{report.fund.code}:{report.year}", after={"sections": sorted(narrative)})
@@ -169,6 +176,8 @@ def publish(session: Session, actor: Actor, report: AnnualReport) -> bytes:
     if missing:
         raise InvalidInput("Write every section before publishing (missing: {missing}).",
                            missing=", ".join(missing))
+    # Screened again: it becomes public now, and a child may have been listed since.
+    screen_public_text(session, [report.fund], _narrative_fields(report.narrative))
     pdf = annual_pdf(session, report)
     head = session.get(AuditHead, 1)
     report.state, report.published_by, report.published_at = "published", actor.name, clock.now()
@@ -193,10 +202,12 @@ def publish_correction(session: Session, actor: Actor, fund_code: str, *, subjec
         fund_id=fund.id, fund=fund,
         subject=clean_text(subject, "Subject", required=True, limit=80) or "",
         title=clean_text(title, "Title", required=True, limit=200) or "",
-        text=(text or "").strip()[:5000] or "", published_by=actor.name,
+        text=strip_invisible(text or "").strip()[:5000] or "", published_by=actor.name,
         published_at=clock.now())
     if not notice.text:
         raise InvalidInput("{field} is required.", field="更正内容")
+    screen_public_text(session, [fund], [(N_("Subject"), notice.subject),
+                                         (N_("Title"), notice.title), (N_("Text"), notice.text)])
     session.add(notice)
     session.flush()
     audit.record(session, actor, "correction.publish", "fund", fund.code,
