@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 import audit
@@ -31,7 +32,14 @@ from ledger.journal import clean_text, find_fund
 from ledger.models import Fund
 from reports.charts import bar_chart, hbar_chart
 from reports.figures import SOURCE_LABELS, FundFigures, Period, fund_figures
-from reports.models import AnnualReport, Correction, Engagement
+from reports.models import (
+    AnnualEdition,
+    AnnualReport,
+    Correction,
+    Engagement,
+    Withdrawal,
+    withdrawn_targets,
+)
 from reports.pdf import ASSETS, assets_url, render_pdf
 
 SECTIONS = {
@@ -40,6 +48,7 @@ SECTIONS = {
     "finance": N_("Notes on the accounts"),
     "plans": N_("Plans for next year"),
 }
+WITHDRAWN_SECTION = "本节内容已撤回，不再公开（见本报告所附更正公告）。"
 LIVE = [s.value for s in (State.APPROVED, State.PARTIALLY_PAID, State.PAID, State.COMPLETED,
                           State.CLOSED, State.CANCELLED)]
 
@@ -144,17 +153,30 @@ def annual_html(session: Session, report: AnnualReport) -> str:
         funds += list(session.execute(select(Fund).where(Fund.parent_id == fund.id)
                                       .order_by(Fund.id)).scalars())
     lines = [CountyLine(f, fund_figures(session, f, period)) for f in funds]
-    engagements = session.execute(select(Engagement).where(
+    # What was withdrawn from public view (reports.withdrawals) is not printed.
+    published = session.execute(select(Engagement).where(
         Engagement.fund_id.in_([f.id for f in funds]), Engagement.state == "published",
         Engagement.period_start <= period.end, Engagement.period_end >= period.start)
     ).unique().scalars().all()
+    gone = set(session.execute(withdrawn_targets("engagement")).scalars())
+    engagements = [e for e in published if e.id not in gone]
+    # The report's own corrections, and the notices withdrawing audit results it printed.
     corrections = session.execute(select(Correction).where(
         Correction.fund_id.in_([f.id for f in funds]),
-        Correction.subject == f"annual-report:{report.year}")).scalars().all()
+        or_(Correction.subject == f"annual-report:{report.year}",
+            Correction.id.in_(select(Withdrawal.correction_id).where(
+                Withdrawal.kind == "engagement", Withdrawal.state == "confirmed",
+                Withdrawal.target_id.in_([e.id for e in published])))),
+        Correction.id.not_in(withdrawn_targets("correction")))
+        .order_by(Correction.id)).scalars().all()
+    narrative = report.narrative
+    if report.id is not None and session.execute(withdrawn_targets("annual-report").where(
+            Withdrawal.target_id == report.id)).first():
+        narrative = dict.fromkeys(SECTIONS, WITHDRAWN_SECTION)
     head = session.get(AuditHead, 1)
     return _templates.get_template("annual.html").render(
         report=report, fund=fund, period=period, lines=lines,
-        narrative=report.narrative, engagements=engagements, corrections=corrections,
+        narrative=narrative, engagements=engagements, corrections=corrections,
         projects=_projects_summary(session, [f.id for f in funds], period),
         source_labels=SOURCE_LABELS, money=format_cny,
         charts=annual_charts(lines, consolidated=report.consolidated),
@@ -165,6 +187,43 @@ def annual_html(session: Session, report: AnnualReport) -> str:
 def annual_pdf(session: Session, report: AnnualReport) -> bytes:
     title = f"{report.fund.name_zh}儿童专项基金{report.year}年度工作和财务报告"
     return render_pdf(annual_html(session, report), base_url=assets_url(), title=title)
+
+
+def edition_path(folder: Path, report: AnnualReport, edition: int | None = None) -> Path:
+    """Where a published edition's PDF is kept: the first as published, later ones
+    (corrected editions, see ``reissue``) beside it with their number."""
+    number = report.edition if edition is None else edition
+    suffix = "" if number == 1 else f"-e{number}"
+    return folder / f"annual-{report.fund.code}-{report.year}{suffix}.pdf"
+
+
+def reissue(session: Session, actor: Actor, report: AnnualReport, *, withdrawal_id: int,
+            folder: Path) -> bytes:
+    """Replace a published report by a corrected edition, made now without what was
+    withdrawn; the replaced edition's file stays, for auditors only (``AnnualEdition``)."""
+    if report.state != "published" or report.pdf_sha256 is None:
+        raise Conflict("Only a published report is replaced by a corrected edition.")
+    session.add(AnnualEdition(report_id=report.id, edition=report.edition,
+                              pdf_sha256=report.pdf_sha256, ledger_head=report.ledger_head,
+                              audit_head=report.audit_head, replaced_at=clock.now(),
+                              withdrawal_id=withdrawal_id))
+    before = {"edition": report.edition, "sha256": report.pdf_sha256}
+    report.edition += 1
+    session.flush()
+    pdf = annual_pdf(session, report)
+    head = session.get(AuditHead, 1)
+    report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    report.ledger_head, report.audit_head = (report.fund.last_entry_hash,
+                                             head.last_hash if head else None)
+    path = edition_path(folder, report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)  # a new name: the replaced edition's file is never overwritten
+    audit.record(session, actor, "annual-report.reissue", "annual-report",
+                 f"{report.fund.code}:{report.year}", before=before,
+                 after={"edition": report.edition, "sha256": report.pdf_sha256,
+                        "withdrawal": withdrawal_id})
+    session.flush()
+    return pdf
 
 
 def publish(session: Session, actor: Actor, report: AnnualReport) -> bytes:

@@ -41,7 +41,7 @@ from ledger.income_models import Receipt
 from ledger.journal import clean_text, find_entry, find_fund
 from ledger.models import Fund
 from reports.flags import Flag, Period, active_projects, flags, parse_period
-from reports.models import Engagement, Finding
+from reports.models import Engagement, Finding, withdrawn_targets
 
 # The audited unit: who reads a fund's engagements and answers the findings.
 UNIT_ROLES = frozenset({"finance", "charity_office", "civil_affairs"})
@@ -400,8 +400,9 @@ class PublishedResult:
 def published_results(session: Session,
                       fund_ids: Iterable[int] | None = None) -> list[PublishedResult]:
     """Published audit results, newest first, of the given funds (all when None).
-    Public: needs no user, shows only what was published."""
-    stmt = (select(Engagement).where(Engagement.state == "published")
+    Public: needs no user, shows only what was published and not withdrawn."""
+    stmt = (select(Engagement).where(Engagement.state == "published",
+                                     Engagement.id.not_in(withdrawn_targets("engagement")))
             .options(selectinload(Engagement.findings))
             .order_by(Engagement.published_at.desc(), Engagement.id.desc()))
     if fund_ids is not None:

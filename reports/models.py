@@ -14,9 +14,11 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -170,3 +172,9 @@ class Withdrawal(Base):
     correction_id: Mapped[int | None] = mapped_column(ForeignKey("corrections.id"))
 
     fund: Mapped[Fund] = relationship(lazy="joined", innerjoin=True)
+
+
+def withdrawn_targets(kind: str) -> Select[tuple[int]]:
+    """The ids of the items of this kind withdrawn from public view (confirmed)."""
+    return select(Withdrawal.target_id).where(Withdrawal.kind == kind,
+                                              Withdrawal.state == "confirmed")
