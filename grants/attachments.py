@@ -17,6 +17,7 @@ import audit
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.screening import strip_invisible
 from grants.access import can_read_fund
 from grants.models import Attachment, Project
 
@@ -57,7 +58,7 @@ def sniff(data: bytes) -> tuple[str, str]:
 
 
 def _safe_name(name: str) -> str:
-    base = Path(name.replace("\\", "/")).name
+    base = Path(strip_invisible(name).replace("\\", "/")).name
     base = re.sub(r"[\x00-\x1f\x7f/]", "", base).strip() or "attachment"
     return base[:200]
 

@@ -15,6 +15,7 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.protection import Protector, age_on, mask_id, validate_id
+from core.screening import name_hash
 from grants.access import can_see_children
 from grants.models import Beneficiary, Project
 from grants.operations import CATEGORIES
@@ -46,9 +47,11 @@ def add_beneficiary(session: Session, actor: Actor, protector: Protector, projec
     if session.execute(select(Beneficiary.id).where(
             Beneficiary.project_id == project.id, Beneficiary.id_hash == digest)).first():
         raise Conflict("This child is already on the project's list.")
+    name_digest, name_length = name_hash(protector, child)
     row = Beneficiary(category=category,
                       name_ct=protector.encrypt(child), id_number_ct=protector.encrypt(number),
-                      id_hash=digest, id_masked=mask_id(number),
+                      id_hash=digest, id_masked=mask_id(number), name_hash=name_digest,
+                      name_length=name_length,
                       guardian_ct=protector.encrypt(guardian_name) if guardian_name else None,
                       under_14=under_14, guardian_consent=bool(guardian_consent),
                       consent_date=today if guardian_consent else None,

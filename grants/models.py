@@ -121,7 +121,9 @@ class BeneficiaryCount(Base):
 
 class Beneficiary(Base):
     """One aided child. Name, ID number and guardian are ciphertext; the ID number is
-    also kept as a keyed hash (to find the same child elsewhere) and a masked form."""
+    also kept as a keyed hash (to find the same child elsewhere) and a masked form, and
+    the name as a keyed hash with its length (to keep it out of public text, see
+    ``grants.screening``; empty on rows from before that, filled in when first needed)."""
 
     __tablename__ = "beneficiaries"
 
@@ -132,6 +134,8 @@ class Beneficiary(Base):
     id_number_ct: Mapped[bytes] = mapped_column(LargeBinary)
     id_hash: Mapped[str] = mapped_column(String(64), index=True)
     id_masked: Mapped[str] = mapped_column(String(18))
+    name_hash: Mapped[str | None] = mapped_column(String(64))
+    name_length: Mapped[int | None] = mapped_column(Integer)
     guardian_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     under_14: Mapped[bool] = mapped_column(Boolean)
     guardian_consent: Mapped[bool] = mapped_column(Boolean, default=False)

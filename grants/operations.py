@@ -19,7 +19,9 @@ import audit
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.i18n import N_
 from core.money import ZERO, format_cny, parse_amount
+from core.screening import Fields, strip_invisible
 from grants.access import require_step
 from grants.models import (
     Approval,
@@ -31,6 +33,7 @@ from grants.models import (
     Tranche,
     Transition,
 )
+from grants.screening import screen_project, screen_public_text
 from grants.states import EDITABLE, STEPS, State
 from ledger import events
 from ledger.chart import load_chart
@@ -115,10 +118,16 @@ def validate(fund: Fund, data: ProjectInput) -> _Valid:
         implementing_unit=clean_text(data.implementing_unit, "Implementing unit", required=True,
                                      limit=200) or "",
         payee=clean_text(data.payee, "Payee", required=True, limit=200) or "",
-        summary=(data.summary or "").strip()[:5000],
+        summary=strip_invisible(data.summary or "").strip()[:5000],
         requested=requested, budget=budget, counts=counts, tranches=tranches,
         progress_due=data.progress_report_due, final_due=data.final_report_due,
     )
+
+
+def _public_fields(valid: _Valid) -> Fields:
+    """What of a project can reach the public, or a download (``grants.screening``)."""
+    return [(N_("Title"), valid.title), (N_("Implementing unit"), valid.implementing_unit),
+            (N_("Payee"), valid.payee), (N_("Summary"), valid.summary)]
 
 
 def _apply(session: Session, project: Project, valid: _Valid) -> None:
@@ -177,6 +186,7 @@ def create_project(session: Session, actor: Actor, data: ProjectInput) -> Projec
         raise PermissionDenied("Only civil affairs users draft projects.")
     fund = find_fund(session, actor.fund or "")
     valid = validate(fund, data)
+    screen_public_text(session, [fund], _public_fields(valid))
     today = clock.today()
     count = session.execute(select(func.count()).select_from(Project).where(
         Project.fund_id == fund.id, Project.year == today.year)).scalar_one()
@@ -205,7 +215,9 @@ def update_draft(session: Session, actor: Actor, project: Project, version: int,
     if version != project.version:
         raise Conflict("Someone changed this project after you opened it; reload it and "
                        "make your changes again.")
-    _apply(session, project, validate(project.fund, data))
+    valid = validate(project.fund, data)
+    screen_public_text(session, [project.fund], _public_fields(valid))
+    _apply(session, project, valid)
     session.flush()
     _record(session, actor, project, "edit", project.state,
             details={"requested": str(project.requested_amount)})
@@ -271,6 +283,7 @@ def approve(session: Session, actor: Actor, project: Project, *, amount: object,
     """
     require_step(session, actor, project, "approve")
     _declared(no_conflict)
+    screen_project(session, project)  # made public by this step; a child may be listed since
     value = parse_amount(amount)
     if value > project.requested_amount:
         raise InvalidInput("The approved amount {approved} cannot exceed the requested "

@@ -32,6 +32,7 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
 from core.money import ZERO, format_cny, format_plain, parse_amount
+from core.screening import strip_invisible
 from ledger import events
 from ledger.chart import FUND_PREFIX
 from ledger.income_models import BankLine, BankStatement
@@ -334,7 +335,7 @@ def looks_like_statement(data: bytes) -> bool:
 
 
 def clean_filename(filename: str) -> str:
-    name = _CONTROL.sub("", PurePath(filename.replace("\\", "/")).name).strip()
+    name = _CONTROL.sub("", PurePath(strip_invisible(filename).replace("\\", "/")).name).strip()
     return name[:200] or "statement.csv"
 
 

@@ -20,8 +20,10 @@ import audit
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
+from core.i18n import N_
 from core.money import parse_amount
 from core.protection import Protector, mask_id, validate_id
+from core.screening import screen_id_numbers
 from ledger import events
 from ledger.chart import load_chart
 from ledger.income_models import Donor, Receipt, ReceiptSeries
@@ -63,6 +65,8 @@ def add_donor(session: Session, actor: Actor, fund_code: str, *, kind: str, name
     donor = Donor(fund_id=fund.id, kind=kind, publish=publish, created_at=clock.now(),
                   name=clean_text(name, "Donor", required=True, limit=200) or "",
                   contact=clean_text(contact, "Contact", limit=100))
+    # The donor's line is public: no ID number in it (the donor's own goes in id_number).
+    screen_id_numbers([(N_("Donor"), donor.name)])
     if kind == "enterprise" and credit_code:
         donor.credit_code = validate_credit_code(credit_code)
         if session.execute(select(Donor.id).where(Donor.fund_id == fund.id,

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 import audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
+from core.i18n import N_
+from core.screening import screen_id_numbers
 from ledger.chart import DEFAULT_CHART, load_chart
 from ledger.journal import clean_text, find_fund
 from ledger.models import Account, Fund
@@ -36,6 +38,7 @@ def add_fund(
                            "starting with a letter: {code}.", code=code[:20])
     name_zh = clean_text(name_zh, "Chinese name", required=True, limit=80) or ""
     name_en = clean_text(name_en, "English name", required=True, limit=120) or ""
+    screen_id_numbers([(N_("Chinese name"), name_zh), (N_("English name"), name_en)])
     template = load_chart(chart)
     if session.execute(select(Fund.id).where(Fund.code == code)).first():
         raise Conflict("Fund {code} already exists.", code=code)

@@ -32,6 +32,7 @@ from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked
 from core.hashing import chain_hash
 from core.i18n import gettext
 from core.money import ZERO, MoneyType, format_plain, to_cents
+from core.screening import strip_invisible
 from ledger import rules
 from ledger.chart import load_chart
 from ledger.models import (
@@ -106,7 +107,10 @@ class _SQL:
 
 def clean_text(value: str | None, field: str, *, required: bool = False,
                limit: int = MAX_TEXT) -> str | None:
-    """One line of text: control characters refused, surrounding space trimmed."""
+    """One line of text: control characters refused, invisible characters (bidi
+    overrides, zero-width characters) stripped, surrounding space trimmed."""
+    if value is not None:
+        value = strip_invisible(value)
     if value is None or not value.strip():
         if required:
             raise InvalidInput("{field} is required.", field=gettext(field))

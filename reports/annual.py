@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 import audit
@@ -23,13 +24,22 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import N_
 from core.money import ZERO, format_cny
+from core.screening import strip_invisible
 from grants.models import BeneficiaryCount, Project
+from grants.screening import screen_public_text
 from grants.states import State
 from ledger.journal import clean_text, find_fund
 from ledger.models import Fund
 from reports.charts import bar_chart, hbar_chart
 from reports.figures import SOURCE_LABELS, FundFigures, Period, fund_figures
-from reports.models import AnnualReport, Correction, Engagement
+from reports.models import (
+    AnnualEdition,
+    AnnualReport,
+    Correction,
+    Engagement,
+    Withdrawal,
+    withdrawn_targets,
+)
 from reports.pdf import ASSETS, assets_url, render_pdf
 
 SECTIONS = {
@@ -38,6 +48,7 @@ SECTIONS = {
     "finance": N_("Notes on the accounts"),
     "plans": N_("Plans for next year"),
 }
+WITHDRAWN_SECTION = "本节内容已撤回，不再公开（见本报告所附更正公告）。"
 LIVE = [s.value for s in (State.APPROVED, State.PARTIALLY_PAID, State.PAID, State.COMPLETED,
                           State.CLOSED, State.CANCELLED)]
 
@@ -72,6 +83,10 @@ def report_for(session: Session, actor: Actor, fund_code: str, year: int, *,
     return report
 
 
+def _narrative_fields(narrative: dict[str, str]) -> list[tuple[str, str | None]]:
+    return [(SECTIONS[key], narrative.get(key)) for key in SECTIONS]
+
+
 def save_narrative(session: Session, actor: Actor, report: AnnualReport,
                    sections: dict[str, str]) -> None:
     _finance_of(actor, report.fund)
@@ -80,7 +95,8 @@ def save_narrative(session: Session, actor: Actor, report: AnnualReport,
     narrative = dict(report.narrative)
     for key in SECTIONS:
         if key in sections:
-            narrative[key] = (sections[key] or "").strip()[:20000]
+            narrative[key] = strip_invisible(sections[key] or "").strip()[:20000]
+    screen_public_text(session, [report.fund], _narrative_fields(narrative))
     report.narrative = narrative
     audit.record(session, actor, "annual-report.edit", "annual-report",
                  f"{report.fund.code}:{report.year}", after={"sections": sorted(narrative)})
@@ -137,17 +153,30 @@ def annual_html(session: Session, report: AnnualReport) -> str:
         funds += list(session.execute(select(Fund).where(Fund.parent_id == fund.id)
                                       .order_by(Fund.id)).scalars())
     lines = [CountyLine(f, fund_figures(session, f, period)) for f in funds]
-    engagements = session.execute(select(Engagement).where(
+    # What was withdrawn from public view (reports.withdrawals) is not printed.
+    published = session.execute(select(Engagement).where(
         Engagement.fund_id.in_([f.id for f in funds]), Engagement.state == "published",
         Engagement.period_start <= period.end, Engagement.period_end >= period.start)
     ).unique().scalars().all()
+    gone = set(session.execute(withdrawn_targets("engagement")).scalars())
+    engagements = [e for e in published if e.id not in gone]
+    # The report's own corrections, and the notices withdrawing audit results it printed.
     corrections = session.execute(select(Correction).where(
         Correction.fund_id.in_([f.id for f in funds]),
-        Correction.subject == f"annual-report:{report.year}")).scalars().all()
+        or_(Correction.subject == f"annual-report:{report.year}",
+            Correction.id.in_(select(Withdrawal.correction_id).where(
+                Withdrawal.kind == "engagement", Withdrawal.state == "confirmed",
+                Withdrawal.target_id.in_([e.id for e in published])))),
+        Correction.id.not_in(withdrawn_targets("correction")))
+        .order_by(Correction.id)).scalars().all()
+    narrative = report.narrative
+    if report.id is not None and session.execute(withdrawn_targets("annual-report").where(
+            Withdrawal.target_id == report.id)).first():
+        narrative = dict.fromkeys(SECTIONS, WITHDRAWN_SECTION)
     head = session.get(AuditHead, 1)
     return _templates.get_template("annual.html").render(
         report=report, fund=fund, period=period, lines=lines,
-        narrative=report.narrative, engagements=engagements, corrections=corrections,
+        narrative=narrative, engagements=engagements, corrections=corrections,
         projects=_projects_summary(session, [f.id for f in funds], period),
         source_labels=SOURCE_LABELS, money=format_cny,
         charts=annual_charts(lines, consolidated=report.consolidated),
@@ -160,6 +189,43 @@ def annual_pdf(session: Session, report: AnnualReport) -> bytes:
     return render_pdf(annual_html(session, report), base_url=assets_url(), title=title)
 
 
+def edition_path(folder: Path, report: AnnualReport, edition: int | None = None) -> Path:
+    """Where a published edition's PDF is kept: the first as published, later ones
+    (corrected editions, see ``reissue``) beside it with their number."""
+    number = report.edition if edition is None else edition
+    suffix = "" if number == 1 else f"-e{number}"
+    return folder / f"annual-{report.fund.code}-{report.year}{suffix}.pdf"
+
+
+def reissue(session: Session, actor: Actor, report: AnnualReport, *, withdrawal_id: int,
+            folder: Path) -> bytes:
+    """Replace a published report by a corrected edition, made now without what was
+    withdrawn; the replaced edition's file stays, for auditors only (``AnnualEdition``)."""
+    if report.state != "published" or report.pdf_sha256 is None:
+        raise Conflict("Only a published report is replaced by a corrected edition.")
+    session.add(AnnualEdition(report_id=report.id, edition=report.edition,
+                              pdf_sha256=report.pdf_sha256, ledger_head=report.ledger_head,
+                              audit_head=report.audit_head, replaced_at=clock.now(),
+                              withdrawal_id=withdrawal_id))
+    before = {"edition": report.edition, "sha256": report.pdf_sha256}
+    report.edition += 1
+    session.flush()
+    pdf = annual_pdf(session, report)
+    head = session.get(AuditHead, 1)
+    report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    report.ledger_head, report.audit_head = (report.fund.last_entry_hash,
+                                             head.last_hash if head else None)
+    path = edition_path(folder, report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)  # a new name: the replaced edition's file is never overwritten
+    audit.record(session, actor, "annual-report.reissue", "annual-report",
+                 f"{report.fund.code}:{report.year}", before=before,
+                 after={"edition": report.edition, "sha256": report.pdf_sha256,
+                        "withdrawal": withdrawal_id})
+    session.flush()
+    return pdf
+
+
 def publish(session: Session, actor: Actor, report: AnnualReport) -> bytes:
     """Freeze the report; returns the published PDF."""
     _finance_of(actor, report.fund)
@@ -169,6 +235,8 @@ def publish(session: Session, actor: Actor, report: AnnualReport) -> bytes:
     if missing:
         raise InvalidInput("Write every section before publishing (missing: {missing}).",
                            missing=", ".join(missing))
+    # Screened again: it becomes public now, and a child may have been listed since.
+    screen_public_text(session, [report.fund], _narrative_fields(report.narrative))
     pdf = annual_pdf(session, report)
     head = session.get(AuditHead, 1)
     report.state, report.published_by, report.published_at = "published", actor.name, clock.now()
@@ -193,10 +261,12 @@ def publish_correction(session: Session, actor: Actor, fund_code: str, *, subjec
         fund_id=fund.id, fund=fund,
         subject=clean_text(subject, "Subject", required=True, limit=80) or "",
         title=clean_text(title, "Title", required=True, limit=200) or "",
-        text=(text or "").strip()[:5000] or "", published_by=actor.name,
+        text=strip_invisible(text or "").strip()[:5000] or "", published_by=actor.name,
         published_at=clock.now())
     if not notice.text:
         raise InvalidInput("{field} is required.", field="更正内容")
+    screen_public_text(session, [fund], [(N_("Subject"), notice.subject),
+                                         (N_("Title"), notice.title), (N_("Text"), notice.text)])
     session.add(notice)
     session.flush()
     audit.record(session, actor, "correction.publish", "fund", fund.code,

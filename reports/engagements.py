@@ -33,13 +33,15 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import N_, Bilingual, gettext
+from core.screening import strip_invisible
 from grants.access import can_read_fund, require_fund, visible_fund_ids
 from grants.models import Project
+from grants.screening import screen_public_text
 from ledger.income_models import Receipt
 from ledger.journal import clean_text, find_entry, find_fund
 from ledger.models import Fund
 from reports.flags import Flag, Period, active_projects, flags, parse_period
-from reports.models import Engagement, Finding
+from reports.models import Engagement, Finding, withdrawn_targets
 
 # The audited unit: who reads a fund's engagements and answers the findings.
 UNIT_ROLES = frozenset({"finance", "charity_office", "civil_affairs"})
@@ -115,7 +117,7 @@ def _open(engagement: Engagement) -> None:
 def _long_text(value: str | None, field: str, *, required: bool = False,
                limit: int = LONG_TEXT) -> str:
     """Text of several lines: control characters other than line breaks refused."""
-    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = strip_invisible(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         if required:
             raise InvalidInput("{field} is required.", field=gettext(field))
@@ -141,9 +143,11 @@ def open_engagement(session: Session, actor: Actor, fund_code: str, *, title: st
     if when.start > clock.today():
         raise InvalidInput("The period {period} has not begun.", period=when.label)
     name = clean_text(title, "Title", required=True, limit=200) or ""
+    text = _long_text(scope, N_("Scope"), limit=5000)
+    screen_public_text(session, [fund], [(N_("Title"), name), (N_("Scope"), text)])
     engagement = Engagement(
         fund_id=fund.id, fund=fund, title=name, period=when.label, period_start=when.start,
-        period_end=when.end, scope=_long_text(scope, N_("Scope"), limit=5000), state="open",
+        period_end=when.end, scope=text, state="open",
         sample=[], opened_by=actor.name, opened_at=clock.now())
     session.add(engagement)
     session.flush()
@@ -288,6 +292,8 @@ def record_finding(session: Session, actor: Actor, engagement_id: int, *, severi
         description=_long_text(description, N_("Description"), required=True),
         links=_links(session, actor, links), recorded_by=actor.name,
         recorded_at=clock.now())
+    screen_public_text(session, [engagement.fund], [(N_("Title"), finding.title),
+                                                    (N_("Description"), finding.description)])
     engagement.findings.append(finding)
     session.flush()
     audit.record(session, actor, "finding.record", "finding", finding.id,
@@ -323,6 +329,7 @@ def respond(session: Session, actor: Actor, finding_id: int, response: str) -> F
                                "audited fund answer findings.")
     _open(engagement)
     text = _long_text(response, N_("Response"), required=True)
+    screen_public_text(session, [engagement.fund], [(N_("Response"), text)])
     before = {"response": finding.response, "by": finding.responded_by}
     finding.response, finding.responded_by, finding.responded_at = (
         text, actor.name, clock.now())
@@ -340,6 +347,12 @@ def publish(session: Session, actor: Actor, engagement_id: int, *,
     engagement = get_engagement(session, actor, engagement_id, for_update=True)
     _open(engagement)
     text = _long_text(conclusion, N_("Conclusion"), required=True)
+    # Screened again as a whole: it becomes public now, and a child may be listed since.
+    screen_public_text(session, [engagement.fund], [
+        (N_("Conclusion"), text), (N_("Title"), engagement.title), (N_("Scope"), engagement.scope),
+        *((field, value) for f in engagement.findings
+          for field, value in ((N_("Title"), f.title), (N_("Description"), f.description),
+                               (N_("Response"), f.response)))])
     engagement.state, engagement.conclusion = "published", text
     engagement.published_by, engagement.published_at = actor.name, clock.now()
     session.flush()
@@ -387,8 +400,9 @@ class PublishedResult:
 def published_results(session: Session,
                       fund_ids: Iterable[int] | None = None) -> list[PublishedResult]:
     """Published audit results, newest first, of the given funds (all when None).
-    Public: needs no user, shows only what was published."""
-    stmt = (select(Engagement).where(Engagement.state == "published")
+    Public: needs no user, shows only what was published and not withdrawn."""
+    stmt = (select(Engagement).where(Engagement.state == "published",
+                                     Engagement.id.not_in(withdrawn_targets("engagement")))
             .options(selectinload(Engagement.findings))
             .order_by(Engagement.published_at.desc(), Engagement.id.desc()))
     if fund_ids is not None:

@@ -51,6 +51,7 @@ from core.clock import CST
 from core.errors import InvalidInput, NotFound
 from core.i18n import N_, Bilingual, gettext, locale_as
 from core.money import ZERO, format_plain
+from core.spreadsheet import csv_text
 from grants.models import BeneficiaryCount, Project, Transition
 from grants.operations import CATEGORIES
 from grants.states import PUBLIC_LABELS, State
@@ -71,10 +72,12 @@ from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalE
 from ledger.rules import GRANT_LINK_PREFIX, project_ref
 from reports.engagements import PublishedResult, published_results
 from reports.figures import INCOME_SOURCES, SOURCE_LABELS
-from reports.models import AnnualReport, Correction
+from reports.models import AnnualReport, Correction, withdrawn_targets
 
 PER_PAGE = 50
 ANONYMOUS = "匿名"
+# In open data, in place of a text withdrawn from public view (reports.withdrawals).
+WITHDRAWN = "（已撤回）"
 GENERAL_LABEL = Bilingual("未定向", "General")
 PUBLIC_STATES = tuple(state.value for state in PUBLIC_LABELS)
 # A stable key for each public label, for open data and page markup.
@@ -497,6 +500,8 @@ class PublicProject:
     state_label: str  # the public label's message id (grants.states.PUBLIC_LABELS)
     approved_on: dt.date | None
     counts: dict[str, int]  # children by category (grants.operations.CATEGORIES)
+    # Its title and unit were withdrawn from public view (reports.withdrawals): both empty.
+    withdrawn: bool = False
 
     @property
     def children(self) -> int:
@@ -530,9 +535,10 @@ def _projects_query(by_fund: bool, by_year: bool, paged: bool) -> tuple[Select[A
                    .where(Transition.project_id == Project.id,
                           Transition.to_state == State.APPROVED.value)
                    .correlate(Project).scalar_subquery())
+    withdrawn = Project.id.in_(withdrawn_targets("project")).label("withdrawn")
     stmt = (select(Project.id, Project.ref, Project.year, Project.title, Project.purpose,
                    Project.implementing_unit, Project.approved_amount, Project.state,
-                   Fund.code, Fund.chart, GrantPositionRow.paid, approved_on)
+                   Fund.code, Fund.chart, GrantPositionRow.paid, withdrawn, approved_on)
             .join(Fund, Fund.id == Project.fund_id)
             .outerjoin(GrantPositionRow, and_(
                 GrantPositionRow.fund_id == Project.fund_id,
@@ -571,13 +577,15 @@ def public_projects(session: Session, fund_code: FundRef | None = None, year: in
         for project_id, category, count in session.execute(count_stmt, params):
             counts[project_id][category] = count
     items = [PublicProject(
-        fund=row.code, ref=row.ref, year=row.year, title=row.title, purpose=row.purpose,
-        purpose_label=_purpose_label(row.chart, row.purpose),
-        implementing_unit=row.implementing_unit, approved_amount=row.approved_amount or ZERO,
+        fund=row.code, ref=row.ref, year=row.year, title="" if row.withdrawn else row.title,
+        purpose=row.purpose, purpose_label=_purpose_label(row.chart, row.purpose),
+        implementing_unit="" if row.withdrawn else row.implementing_unit,
+        approved_amount=row.approved_amount or ZERO,
         paid=row.paid if row.paid is not None else ZERO, state=STATE_KEYS[State(row.state)],
         state_label=PUBLIC_LABELS[State(row.state)],
         approved_on=row[-1].date() if row[-1] is not None else None,
-        counts={c: counts[row.id][c] for c in CATEGORIES if counts[row.id].get(c)})
+        counts={c: counts[row.id][c] for c in CATEGORIES if counts[row.id].get(c)},
+        withdrawn=bool(row.withdrawn))
         for row in rows]
     return _paged(items, page, per_page)
 
@@ -639,6 +647,7 @@ class PublicDonation:
     amount: Decimal
     purpose: str | None  # None: undirected (the general pool)
     purpose_label: Bilingual
+    withdrawn: bool = False  # the donor line was withdrawn from public view: donor empty
 
 
 def public_name(name: str, publish: str) -> str:
@@ -655,8 +664,9 @@ def _donations_query(by_fund: bool, by_year: bool, paged: bool) -> Select[Any]:
     reversal = aliased(JournalEntry)
     reversed_entry = (select(reversal.id).where(reversal.reverses_id == JournalEntry.id)
                       .correlate(JournalEntry).exists())
+    withdrawn = JournalEntry.id.in_(withdrawn_targets("donation")).label("withdrawn")
     stmt = (select(Receipt.donated_on, Receipt.code, Receipt.amount, Receipt.purpose,
-                   Donor.name, Donor.publish, Donor.kind, Fund.code, Fund.chart)
+                   Donor.name, Donor.publish, Donor.kind, Fund.code, Fund.chart, withdrawn)
             .select_from(JournalEntry)
             .join(Receipt, Receipt.entry_id == JournalEntry.id)
             .join(Donor, Donor.id == Receipt.donor_id)
@@ -690,9 +700,9 @@ def public_donations(session: Session, fund_code: FundRef | None = None, year: i
     if page is not None:
         params |= {"limit": per_page + 1, "offset": (max(page, 1) - 1) * per_page}
     stmt = _donations_query(fund_code is not None, year is not None, page is not None)
-    items = [PublicDonation(code, day, receipt, public_name(name, publish), kind, amount,
-                            purpose, _purpose_label(chart, purpose))
-             for day, receipt, amount, purpose, name, publish, kind, code, chart
+    items = [PublicDonation(code, day, receipt, "" if gone else public_name(name, publish),
+                            kind, amount, purpose, _purpose_label(chart, purpose), bool(gone))
+             for day, receipt, amount, purpose, name, publish, kind, code, chart, gone
              in session.execute(stmt, params)]
     return _paged(items, page, per_page)
 
@@ -733,7 +743,8 @@ def corrections(session: Session, fund_code: FundRef | None = None,
                 year: int | None = None) -> list[PublicCorrection]:
     """Published correction notices, newest first. A published fact is never edited in
     place; it is corrected by one of these."""
-    stmt = select(Correction).order_by(Correction.published_at.desc(), Correction.id.desc())
+    stmt = (select(Correction).where(Correction.id.not_in(withdrawn_targets("correction")))
+            .order_by(Correction.published_at.desc(), Correction.id.desc()))
     if fund_code is not None:
         stmt = stmt.where(Correction.fund_id == _fund_id(session, fund_code))
     if year is not None:
@@ -883,9 +894,10 @@ OPEN_DATA: dict[str, tuple[str, tuple[Column, ...]]] = {
         _FUND_COLUMN,
         ("ref", "string", N_("Project number")),
         ("year", "integer", N_("The project's year (in its number)")),
-        ("title", "string", N_("Title")),
+        ("title", "string", N_("Title; （已撤回） when withdrawn from public view")),
         *_PURPOSE_COLUMNS,
-        ("implementing_unit", "string", N_("The unit that carries the project out")),
+        ("implementing_unit", "string", N_("The unit that carries the project out; "
+                                           "（已撤回） when withdrawn from public view")),
         ("approved_amount", "amount", N_("Amount approved")),
         ("paid", "amount", N_("Paid to the project, net of unspent money returned")),
         ("state", "string", N_("approved, under_way, completed or terminated")),
@@ -913,7 +925,8 @@ OPEN_DATA: dict[str, tuple[str, tuple[Column, ...]]] = {
         _FUND_COLUMN,
         ("date", "date", N_("Day of the donation")),
         ("receipt", "string", N_("Donation receipt number (公益事业捐赠票据)")),
-        ("donor", "string", N_("The donor's name, or 匿名 when the donor asked")),
+        ("donor", "string", N_("The donor's name, or 匿名 when the donor asked; "
+                               "（已撤回） when withdrawn from public view")),
         ("donor_kind", "string", N_("enterprise or individual")),
         ("amount", "amount", N_("Amount donated")),
         *_PURPOSE_COLUMNS,
@@ -998,9 +1011,10 @@ def _income_rows(session: Session, fund_code: str | None, year: int | None,
 def _projects_rows(session: Session, fund_code: str | None, year: int | None,
                    _today: dt.date) -> list[Row]:
     with locale_as("zh_CN"):
-        return [{"fund": p.fund, "ref": p.ref, "year": p.year, "title": p.title,
+        return [{"fund": p.fund, "ref": p.ref, "year": p.year,
+                 "title": WITHDRAWN if p.withdrawn else p.title,
                  "purpose": p.purpose, "purpose_name": p.purpose_label.zh,
-                 "implementing_unit": p.implementing_unit,
+                 "implementing_unit": WITHDRAWN if p.withdrawn else p.implementing_unit,
                  "approved_amount": format_plain(p.approved_amount), "paid": format_plain(p.paid),
                  "state": p.state, "state_name": gettext(p.state_label),
                  "approved_on": _date(p.approved_on), "children": p.children,
@@ -1018,7 +1032,8 @@ def _payments_rows(session: Session, fund_code: str | None, year: int | None,
 def _donations_rows(session: Session, fund_code: str | None, year: int | None,
                     _today: dt.date) -> list[Row]:
     return [{"fund": d.fund, "date": d.date.isoformat(), "receipt": d.receipt,
-             "donor": d.donor, "donor_kind": d.donor_kind, "amount": format_plain(d.amount),
+             "donor": WITHDRAWN if d.withdrawn else d.donor, "donor_kind": d.donor_kind,
+             "amount": format_plain(d.amount),
              "purpose": d.purpose or "General", "purpose_name": d.purpose_label.zh}
             for d in public_donations(session, fund_code, year).items]
 
@@ -1068,13 +1083,17 @@ def columns(name: str) -> list[str]:
 
 def to_csv(name: str, rows: Sequence[Row]) -> bytes:
     """UTF-8 with a byte-order mark (so spreadsheet programs read the Chinese), a header
-    row of the column names, empty cells for missing values."""
+    row of the column names, empty cells for missing values. Text that a spreadsheet
+    would run as a formula is kept as text (``core.spreadsheet``); amounts, whole
+    numbers and dates are written as they are."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     names = columns(name)
+    text = {column for column, kind, _meaning in OPEN_DATA[name][1] if kind == "string"}
     writer.writerow(names)
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in names])
+        writer.writerow([csv_text(row[c]) if c in text else "" if row[c] is None else row[c]
+                         for c in names])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

@@ -10,8 +10,9 @@
   heads it was made from; A4 landscape when the table is wide; the header row repeats
   on every page, and every page is numbered 第 x 页 / 共 y 页.
 
-Text that a spreadsheet would take for a formula (``=``, ``+``, ``-``, ``@`` first) is
-kept as text: in CSV behind an apostrophe, in XLSX as a string cell.
+Text that a spreadsheet would take for a formula (``=``, ``+``, ``-``, ``@``, tab or CR
+first) is kept as text through ``core.spreadsheet``: in CSV behind an apostrophe, in XLSX
+as a string cell. Every text cell goes through it, titles and labels included.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from openpyxl.utils import get_column_letter
 
 from core import clock
 from core.money import CENT, format_cny, format_plain
+from core.spreadsheet import csv_text, xlsx_text
 from reports.pdf import ASSETS, assets_url, render_pdf
 from reports.tables import EMPHASIS, Column, Provenance, Table, period_zh
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Column widths in millimetres for the PDF's layout decision, and characters for XLSX.
 _PDF_WIDTH = {"text": 30, "money": 25, "int": 14, "date": 21}
 _XLSX_WIDTH = {"text": 24, "money": 16, "int": 10, "date": 12}
@@ -65,8 +66,7 @@ def _csv_cell(column: Column, value: Any) -> str:
         return value.isoformat()
     if column.kind == "int":
         return str(int(value))
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return csv_text(value)
 
 
 def _row_cells(table: Table, row: dict[str, Any]) -> list[str]:
@@ -77,7 +77,7 @@ def to_csv(table: Table) -> bytes:
     """The table as CSV: header labels, rows, totals."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow([column.label for column in table.columns])
+    writer.writerow([csv_text(column.label) for column in table.columns])
     for row in table.rows:
         writer.writerow(_row_cells(table, row))
     if table.totals is not None:
@@ -105,8 +105,7 @@ def _put(sheet: Any, row: int, col: int, column: Column, value: Any, bold: bool)
     elif column.kind == "int":
         cell.value = int(value)
     else:
-        cell.value = str(value)
-        cell.data_type = "s"  # never a formula, whatever the text starts with
+        xlsx_text(cell, value)  # never a formula, whatever the text starts with
     if bold:
         cell.font = Font(bold=True)
 
@@ -116,17 +115,17 @@ def to_xlsx(table: Table, provenance: Provenance | None = None) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _sheet_title(table.title)
-    sheet.cell(row=1, column=1, value=table.title).font = Font(bold=True, size=14)
+    xlsx_text(sheet.cell(row=1, column=1), table.title).font = Font(bold=True, size=14)
     if table.subtitle:
-        sheet.cell(row=2, column=1, value=table.subtitle).data_type = "s"
+        xlsx_text(sheet.cell(row=2, column=1), table.subtitle)
     if provenance is not None:
         generated = provenance.generated_at.astimezone(clock.CST)
-        sheet.cell(row=3, column=1, value=(
+        xlsx_text(sheet.cell(row=3, column=1), (
             f"期间：{period_zh(provenance.period)}（{provenance.period.start.isoformat()} 至 "
             f"{provenance.period.end.isoformat()}）　生成时间："
             f"{generated.isoformat(timespec='seconds')}"))
     for index, column in enumerate(table.columns, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=index, value=column.label)
+        cell = xlsx_text(sheet.cell(row=HEADER_ROW, column=index), column.label)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         sheet.column_dimensions[get_column_letter(index)].width = _XLSX_WIDTH[column.kind]
@@ -145,7 +144,7 @@ def to_xlsx(table: Table, provenance: Provenance | None = None) -> bytes:
         sheet.cell(row=line, column=1, value="说明").font = Font(bold=True)
         for note in table.notes:
             line += 1
-            sheet.cell(row=line, column=1, value=note).data_type = "s"
+            xlsx_text(sheet.cell(row=line, column=1), note)
     if provenance is not None:
         _provenance_sheet(book, table, provenance)
     buffer = io.BytesIO()
@@ -175,21 +174,21 @@ def _provenance_sheet(book: Workbook, table: Table, provenance: Provenance) -> N
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["B"].width = 100
     sheet.cell(row=1, column=1, value="报表").font = Font(bold=True)
-    sheet.cell(row=1, column=2, value=table.title)
+    xlsx_text(sheet.cell(row=1, column=2), table.title)
     row = 1
     for label, value in provenance_lines(provenance):
         row += 1
-        sheet.cell(row=row, column=1, value=label).font = Font(bold=True)
-        sheet.cell(row=row, column=2, value=value).data_type = "s"
+        xlsx_text(sheet.cell(row=row, column=1), label).font = Font(bold=True)
+        xlsx_text(sheet.cell(row=row, column=2), value)
     for fund in provenance.funds:  # the heads again, one value to a cell, for checking
         row += 1
-        sheet.cell(row=row, column=1, value=f"{fund.code} 分录数")
+        xlsx_text(sheet.cell(row=row, column=1), f"{fund.code} 分录数")
         sheet.cell(row=row, column=2, value=fund.entry_count)
         row += 1
-        sheet.cell(row=row, column=1, value=f"{fund.code} 链头哈希")
-        sheet.cell(row=row, column=2, value=fund.last_entry_hash).data_type = "s"
-    sheet.cell(row=row + 1, column=1, value="审计链头哈希")
-    sheet.cell(row=row + 1, column=2, value=provenance.audit_last_hash).data_type = "s"
+        xlsx_text(sheet.cell(row=row, column=1), f"{fund.code} 链头哈希")
+        xlsx_text(sheet.cell(row=row, column=2), fund.last_entry_hash)
+    xlsx_text(sheet.cell(row=row + 1, column=1), "审计链头哈希")
+    xlsx_text(sheet.cell(row=row + 1, column=2), provenance.audit_last_hash)
 
 
 def _pdf_cell(column: Column, value: Any) -> str:

@@ -25,6 +25,8 @@ from core.actors import Actor
 from core.db import make_engine, make_session_factory, transaction
 from core.i18n import locale_as
 from core.migrate import upgrade
+from core.protection import Protector
+from core.screening import keep_protector
 from ledger.funds import add_fund
 
 pytest_plugins = ["tests.worlds"]
@@ -94,8 +96,12 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return make_session_factory(engine)
+def factory(engine: Engine, instance_folder: Path) -> sessionmaker[Session]:
+    """Sessions carrying the test's keys (those of ``instance_folder``), as the app's do."""
+    made = make_session_factory(engine)
+    keep_protector(made, Protector(os.environ["SPECIALFUND_DATA_KEY"].encode(),
+                                   os.environ["SPECIALFUND_HASH_KEY"].encode()))
+    return made
 
 
 @pytest.fixture

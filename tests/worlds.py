@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 
 from core.actors import Actor
 from core.db import transaction
-from core.protection import Protector, generate_keys
+from core.protection import Protector
 from grants import operations as ops
 from grants.access import get_project
 from grants.models import FundPolicy, Project
@@ -107,9 +108,10 @@ def world(factory, make_fund, post) -> World:
 
 
 @pytest.fixture
-def protector() -> Protector:
-    data_key, hash_key = generate_keys()
-    return Protector(data_key.encode(), hash_key.encode())
+def protector(instance_folder) -> Protector:
+    """The test's keys: those the app and the ``factory`` sessions carry."""
+    return Protector(os.environ["SPECIALFUND_DATA_KEY"].encode(),
+                     os.environ["SPECIALFUND_HASH_KEY"].encode())
 
 
 @pytest.fixture

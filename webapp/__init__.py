@@ -33,6 +33,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from webapp.money.routes import bp as money_bp  # noqa: PLC0415
     from webapp.projects.routes import bp as projects_bp  # noqa: PLC0415
     from webapp.public.routes import bp as public_bp  # noqa: PLC0415
+    from webapp.withdrawals.routes import bp as withdrawals_bp  # noqa: PLC0415
 
     db.init_app(app)
     csrf.init_app(app)
@@ -43,7 +44,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     for blueprint in (auth_bp, main_bp, projects_bp, money_bp, annual_bp, audits_bp,
-                      downloads_bp, admin_bp, public_bp, api_bp):
+                      downloads_bp, admin_bp, public_bp, withdrawals_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # signed in by token only, never by cookie: nothing to forge
 

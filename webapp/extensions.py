@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import begin_write, make_engine, make_session_factory, transaction
+from core.protection import Protector
+from core.screening import keep_protector
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -34,7 +36,11 @@ class Database:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = make_engine(url)
         self._engines.append(engine)
-        app.extensions["specialfund.db"] = (engine, make_session_factory(engine))
+        factory = make_session_factory(engine)
+        # Operations that write public text screen it for children's names (grants.screening).
+        keep_protector(factory, Protector(str(app.config["DATA_KEY"]).encode(),
+                                          str(app.config["HASH_KEY"]).encode()))
+        app.extensions["specialfund.db"] = (engine, factory)
         app.after_request(self._finish)
         app.teardown_request(self._close)
 

@@ -484,3 +484,38 @@ def test_charts_are_accessible_escaped_svg():
     assert 'id="a-b"' in charts[0] and 'aria-labelledby="a-b-title a-b-desc"' in charts[0]
     assert "xmlns" not in bar_chart("t", ["2025"], [("x", [D("1")])], inline=True)
     assert "2025：财政资金 ¥100.00" in charts[0]  # the description lists the figures
+
+
+# --- Withdrawn from public view and formula injection ------------------------------------------
+
+
+def test_withdrawn_items_leave_every_public_list(world, factory, disclosed, tmp_path):
+    from reports import withdrawals
+
+    finance, office = world["fin1"], world["co"]
+    with transaction(factory) as s:
+        for kind, ref in (("project", disclosed.ref), ("donation", disclosed.firm_receipt),
+                          ("engagement", "1"), ("correction", "1")):
+            row = withdrawals.propose(s, finance, "YJQ", kind=kind, ref=ref, reason="依申请撤回")
+            withdrawals.confirm(s, office, row.id, folder=tmp_path)
+    with factory() as s:
+        projects = {p.ref: p for p in public.public_projects(s, "YJQ").items}
+        assert projects[disclosed.ref].withdrawn and projects[disclosed.ref].title == ""
+        assert projects[disclosed.ref].approved_amount == D("120000.00")  # the money stays
+        donations_ = {d.receipt: d for d in public.public_donations(s, "YJQ").items}
+        assert donations_[disclosed.firm_receipt].donor == ""
+        assert public.audit_results(s, "YJQ") == []
+        notices = public.corrections(s, "YJQ")
+        assert [n.subject for n in notices] == [
+            "correction:1", "engagement:1", f"donation:{disclosed.firm_receipt}",
+            f"project:{disclosed.ref}"]  # the withdrawn notice 1 is gone, newest first
+        assert all("撤回" in n.text and "依申请撤回" in n.text for n in notices)
+        rows = public.dataset(s, "donations", TODAY, fund_code="YJQ")
+        assert FIRM not in str(rows) and public.WITHDRAWN in str(rows)
+
+
+def test_open_data_csv_keeps_hostile_text_as_text():
+    rows = [{"fund": "YJQ", "id": 1, "subject": "=1+1", "title": "@SUM(A1)", "text": "-1+2",
+             "published_on": "2026-07-01"}]
+    line = public.to_csv("corrections", rows).decode("utf-8-sig").splitlines()[1]
+    assert line == "YJQ,1,'=1+1,'@SUM(A1),'-1+2,2026-07-01"

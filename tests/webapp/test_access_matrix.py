@@ -153,6 +153,18 @@ ROWS = {
                    lambda u: gate(u, STAFF, lambda: 404)),  # no report yet
     "annual.correction": ("POST", "/funds/YJQ/annual/corrections",
                           lambda u: fund_action(u, {"finance", "auditor"}, 400)),
+    "annual.edition": ("GET", "/funds/YJQ/annual/2025/editions/1.pdf",
+                       lambda u: gate(u, {"auditor"}, lambda: 404)),  # no report yet
+    "withdrawals.index": ("GET", "/funds/YJQ/withdrawals/",
+                          lambda u: gate(u, {"finance", "charity_office", "auditor"},
+                                         lambda: 404 if not reader(u)
+                                         else 200 if where(u) == "own" else 403)),
+    "withdrawals.propose": ("POST", "/funds/YJQ/withdrawals/",
+                            lambda u: fund_action(u, {"finance", "charity_office"}, 400)),
+    "withdrawals.confirm": ("POST", "/funds/YJQ/withdrawals/999/confirm",
+                            lambda u: fund_action(u, {"finance", "charity_office"}, 404)),
+    "withdrawals.cancel": ("POST", "/funds/YJQ/withdrawals/999/cancel",
+                           lambda u: fund_action(u, {"finance", "charity_office"}, 404)),
     "audits.index": ("GET", "/audits/", lambda u: gate(u, STAFF, lambda: 200)),
     "audits.create": ("POST", "/audits/", lambda u: gate(u, {"auditor"}, lambda: 422)),
     "audits.show": ("GET", "/audits/{eid}",

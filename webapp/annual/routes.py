@@ -3,6 +3,7 @@ PDF is kept exactly as published and served from the instance folder."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from flask import (
@@ -21,16 +22,20 @@ from core import clock
 from core.errors import InvalidInput, NotFound
 from core.i18n import gettext
 from reports import annual
-from reports.models import AnnualReport, Correction
+from reports.models import AnnualEdition, AnnualReport, Correction
 from webapp.auth.access import STAFF, acting, current_actor, readable, roles_required
 from webapp.extensions import db
 
 bp = Blueprint("annual", __name__, url_prefix="/funds/<code>/annual")
 
 
+def published_folder() -> Path:
+    return Path(current_app.instance_path) / "published"
+
+
 def published_path(report: AnnualReport) -> Path:
-    return Path(current_app.instance_path) / "published" / \
-        f"annual-{report.fund.code}-{report.year}.pdf"
+    """The edition the public reads (``reports.annual.edition_path``)."""
+    return annual.edition_path(published_folder(), report)
 
 
 @bp.route("/")
@@ -90,6 +95,23 @@ def pdf(code: str, year: int):  # type: ignore[no-untyped-def]
     response = current_app.make_response(annual.annual_pdf(db.session, report))
     response.mimetype = "application/pdf"
     return response
+
+
+@bp.route("/<int:year>/editions/<int:edition>.pdf")
+@roles_required("auditor")
+def edition(code: str, year: int, edition: int):  # type: ignore[no-untyped-def]
+    """An edition replaced by a corrected one, as it was published: for auditors only."""
+    fund = readable(code)
+    report = annual.report_for(db.session, current_actor(), fund.code, year)
+    kept = db.session.execute(select(AnnualEdition).where(
+        AnnualEdition.report_id == report.id, AnnualEdition.edition == edition)
+    ).scalar_one_or_none()
+    path = annual.edition_path(published_folder(), report, edition)
+    if kept is None or not path.is_file() or \
+            hashlib.sha256(path.read_bytes()).hexdigest() != kept.pdf_sha256:
+        raise NotFound("There is no edition {edition} of this report on file.", edition=edition)
+    return send_file(path, mimetype="application/pdf", max_age=0,
+                     download_name=f"annual-{fund.code}-{year}-e{edition}.pdf")
 
 
 @bp.route("/corrections", methods=["POST"])
