@@ -56,7 +56,8 @@ def add_user(session: Session, actor: Actor, *, username: str, display_name: str
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.add", "user", username,
-                 after={"role": role, "fund": fund.code, "name": user.display_name})
+                 after={"role": role, "fund": fund.code, "name": user.display_name},
+                 fund=fund.code)
     return user
 
 
@@ -131,7 +132,7 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> None
     user.active = active
     user.session_token = secrets.token_hex(16)
     audit.record(session, actor, "user.activate" if active else "user.deactivate", "user",
-                 user.username)
+                 user.username, fund=user.fund.code)
 
 
 def declare_related_party(session: Session, actor: Actor, user: User, party: str) -> None:
@@ -142,4 +143,4 @@ def declare_related_party(session: Session, actor: Actor, user: User, party: str
     session.add(RelatedParty(user_id=user.id, party=name, declared_at=clock.now()))
     session.flush()
     audit.record(session, actor, "user.related-party", "user", user.username,
-                 after={"party": name})
+                 after={"party": name}, fund=user.fund.code)
