@@ -410,6 +410,8 @@ def _signed_in(app, users):
 def test_every_list_holds_only_the_funds_a_user_may_read(app, world, per_fund):
     import csv
 
+    from openpyxl import load_workbook
+
     from tests.webapp.conftest import text
 
     refs = {code: str(made["ref"]) for code, made in per_fund.items()}
@@ -418,6 +420,8 @@ def test_every_list_holds_only_the_funds_a_user_may_read(app, world, per_fund):
         ("/dashboard", STAFF, {f: f"测试基金{f}" for f in FUNDS}, reads),
         ("/projects/?q=标记", STAFF, {f: mark("项目", f) for f in FUNDS}, reads),
         ("/projects/?q=标记", STAFF, {f: mark("草稿", f) for f in FUNDS}, reads),
+        ("/projects/?fund=AYX", STAFF, {f: mark("项目", f) for f in FUNDS},
+         lambda u: reads(u) & {"AYX"}),
         ("/audits/", STAFF, {f: mark("审计", f) for f in FUNDS}, engagement_readers),
         ("/downloads/", {"auditor", "finance"}, {f: f"测试基金{f}" for f in FUNDS}, reads),
         ("/downloads/file?report=grant-register&period=2026&format=csv",
@@ -425,6 +429,8 @@ def test_every_list_holds_only_the_funds_a_user_may_read(app, world, per_fund):
         ("/downloads/file?report=donation-register&period=2026&format=csv",
          {"auditor", "finance"}, {f: mark("捐赠人", f) for f in FUNDS}, reads),
         ("/downloads/file?report=audit-log&period=2026&format=csv",
+         {"auditor", "finance"}, {f: f"项目 {refs[f]}" for f in FUNDS}, reads),
+        ("/downloads/file?report=audit-log&period=2026&format=xlsx",
          {"auditor", "finance"}, {f: f"项目 {refs[f]}" for f in FUNDS}, reads),
         # A record that belongs to no fund: for those who read every fund.
         ("/downloads/file?report=audit-log&period=2026&format=csv",
@@ -458,10 +464,16 @@ def test_every_list_holds_only_the_funds_a_user_may_read(app, world, per_fund):
             if response.status_code != 200:
                 wrong.append(f"{path} as {user}: {response.status_code}")
                 continue
-            body = response.get_data(as_text=True)
-            page = ("\n".join(",".join(row) for row in csv.reader(io.StringIO(body)))
-                    if response.mimetype == "text/csv" else
-                    body if path.startswith("/admin") else text(response))
+            if "format=xlsx" in path:
+                sheets = load_workbook(io.BytesIO(response.get_data())).worksheets
+                page = "\n".join(str(cell) for sheet in sheets
+                                 for row in sheet.iter_rows(values_only=True) for cell in row)
+            elif response.mimetype == "text/csv":
+                page = "\n".join(",".join(row) for row in csv.reader(
+                    io.StringIO(response.get_data(as_text=True))))
+            else:
+                page = response.get_data(as_text=True) if path.startswith("/admin") \
+                    else text(response)
             wrong += [f"{path} as {user}: {problem}"
                       for problem in _visible(user, page, wanted, allowed(user))]
     assert not wrong, "\n".join(wrong)
