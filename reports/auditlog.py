@@ -1,11 +1,11 @@
 """Which audit records a user may read: those of the funds they may read (DESIGN §1).
 
 Every record names the fund its action belongs to (``AuditRecord.fund``, covered by
-its hash). Records written before funds were recorded (revision 0006) name none; for
-reading, they are attributed by their subject -- a project's, a receipt's, a ledger
-entry's fund -- as the audit-log extract always did. A record that belongs to no fund
-(an action of the console or a system job, or an old record whose subject names no
-fund) is shown only to users who may read every fund.
+its hash). A record that names none -- every record written before funds were recorded
+(revision 0006), and actions of no fund -- is attributed, for reading, by its subject:
+a project's, a receipt's, a ledger entry's fund, as the audit-log extract always did.
+When its subject names no fund either (the console's or a system job's own business),
+it is shown only to users who may read every fund.
 
 The chain stays one chain: a scoped list is a selection of its records, and a record
 is verified against the whole chain (``specialfund audit verify``), never alone.
