@@ -7,7 +7,9 @@ names the first broken one.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -27,6 +29,13 @@ _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
     last_id=bindparam("b_last_id"), last_hash=bindparam("b_last_hash"))
 
 
+class _Default(enum.Enum):
+    ACTORS_FUND = enum.auto()
+
+
+ACTORS_FUND = _Default.ACTORS_FUND
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -37,12 +46,19 @@ def record(
     before: object = None,
     after: object = None,
     reason: str | None = None,
+    fund: str | Literal[_Default.ACTORS_FUND] | None = ACTORS_FUND,
 ) -> tuple[int, str]:
     """Append one record in the caller's transaction; it commits or rolls back with it.
+
+    ``fund`` is the code of the fund the action belongs to: who may read the record.
+    By default the actor's own; a caller acting on another fund's things (a posting, a
+    project, a county's user managed from the city, a new fund) or whose actor has no
+    fund (the console, system jobs) names it, or passes None for an action of no fund.
 
     Returns the record's number and hash. Plain Core statements: this runs once
     per posting, and the ORM's unit of work would cost more than the posting.
     """
+    owner = actor.fund if fund is ACTORS_FUND else fund
     conn = session.connection()
     head = conn.execute(_READ_HEAD).first()
     last_id, last_hash = head if head is not None else (0, GENESIS)
@@ -58,8 +74,10 @@ def record(
         "after": None if after is None else canonical_json(after),
         "reason": reason,
     }
+    if owner is not None:  # see AuditRecord.payload: a record of no fund hashes as before
+        row["fund"] = owner
     digest = chain_hash(last_hash, row)
-    conn.execute(_INSERT_RECORD, {**row, "prev_hash": last_hash, "hash": digest})
+    conn.execute(_INSERT_RECORD, {"fund": None, **row, "prev_hash": last_hash, "hash": digest})
     if head is None:
         conn.execute(_INSERT_HEAD, {"id": 1, "last_id": row["id"], "last_hash": digest})
     else:

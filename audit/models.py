@@ -23,11 +23,19 @@ class AuditRecord(Base):
     before: Mapped[str | None] = mapped_column(Text)  # canonical JSON
     after: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The fund (jurisdiction) the action belongs to, by its code: who may read the record.
+    # A code, not a key: the audit log sits below the funds in the order of imports.
+    # None for an action of no fund, and for every record written before funds were
+    # recorded (revision 0006).
+    fund: Mapped[str | None] = mapped_column(String(16), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     def payload(self) -> dict[str, object]:
-        return {
+        """What the hash covers. The fund only when there is one, so that a record of no
+        fund -- and every record written before funds were recorded -- hashes exactly as
+        records did before, and a fund added to it later breaks its link."""
+        payload: dict[str, object] = {
             "id": self.id,
             "at": self.at,
             "actor": self.actor,
@@ -39,6 +47,9 @@ class AuditRecord(Base):
             "after": self.after,
             "reason": self.reason,
         }
+        if self.fund is not None:
+            payload["fund"] = self.fund
+        return payload
 
 
 class AuditHead(Base):

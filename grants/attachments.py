@@ -84,7 +84,8 @@ def store(session: Session, actor: Actor, project: Project, *, filename: str, da
     session.flush()
     audit.record(session, actor, "attachment.add", "project", project.ref,
                  after={"attachment": row.id, "name": row.original_name, "sha256": row.sha256,
-                        "size": row.size})
+                        "size": row.size},
+                 fund=project.fund.code)
     return row
 
 

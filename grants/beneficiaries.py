@@ -61,7 +61,8 @@ def add_beneficiary(session: Session, actor: Actor, protector: Protector, projec
     # The audit trail names the record, never the child.
     audit.record(session, actor, "beneficiary.add", "beneficiary", row.id,
                  after={"project": project.ref, "category": category, "id": row.id_masked,
-                        "under_14": under_14, "consent": bool(guardian_consent)})
+                        "under_14": under_14, "consent": bool(guardian_consent)},
+                 fund=project.fund.code)
     return row
 
 
@@ -119,7 +120,7 @@ def reveal_id(session: Session, actor: Actor, protector: Protector, project: Pro
     if row is None:
         raise NotFound("There is no such beneficiary on this project.")
     audit.record(session, actor, "beneficiary.view-id", "beneficiary", row.id,
-                 after={"project": project.ref, "id": row.id_masked})
+                 after={"project": project.ref, "id": row.id_masked}, fund=project.fund.code)
     return protector.decrypt(row.id_number_ct)
 
 

@@ -164,7 +164,8 @@ def _record(session: Session, actor: Actor, project: Project, action: str, befor
         ledger_ref=ledger_ref))
     audit.record(session, actor, f"project.{action}", "project", project.ref,
                  before={"state": before},
-                 after={"state": project.state, **details}, reason=reason)
+                 after={"state": project.state, **details}, reason=reason,
+                 fund=project.fund.code)
     session.flush()
 
 

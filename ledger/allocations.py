@@ -47,7 +47,8 @@ def propose(session: Session, actor: Actor, fund_code: str, *,
     session.add(proposal)
     session.flush()
     audit.record(session, actor, "allocation.propose", "allocation", proposal.id, after={
-        "fund": fund.code, "lines": {line.purpose: str(line.amount) for line in lines}})
+        "fund": fund.code, "lines": {line.purpose: str(line.amount) for line in lines}},
+        fund=fund.code)
     return proposal
 
 
@@ -89,7 +90,8 @@ def confirm(session: Session, actor: Actor, fund_code: str, proposal_id: int, *,
     proposal.state, proposal.decided_by = "confirmed", actor.user_id
     proposal.decided_by_name, proposal.decided_at = actor.name, clock.now()
     audit.record(session, actor, "allocation.confirm", "allocation", proposal.id,
-                 before={"state": "proposed"}, after={"state": "confirmed"})
+                 before={"state": "proposed"}, after={"state": "confirmed"},
+                 fund=proposal.fund.code)
     session.flush()
     return proposal
 
@@ -101,7 +103,8 @@ def withdraw(session: Session, actor: Actor, fund_code: str, proposal_id: int,
     proposal.state, proposal.decided_by = "withdrawn", actor.user_id
     proposal.decided_by_name, proposal.decided_at = actor.name, clock.now()
     audit.record(session, actor, "allocation.withdraw", "allocation", proposal.id,
-                 before={"state": "proposed"}, after={"state": "withdrawn"}, reason=why)
+                 before={"state": "proposed"}, after={"state": "withdrawn"}, reason=why,
+                 fund=proposal.fund.code)
     session.flush()
     return proposal
 

@@ -473,7 +473,7 @@ def import_statement(session: Session, actor: Actor, fund_code: str, data: bytes
     audit.record(session, actor, "bank.import", "bank_statement", statement.id, after={
         "fund": fund.code, "file": name, "sha256": digest, "first_date": first.isoformat(),
         "last_date": last.isoformat(), "lines": result.lines, "skipped": result.skipped,
-        "matched": result.matched, "unmatched": result.unmatched})
+        "matched": result.matched, "unmatched": result.unmatched}, fund=fund.code)
     return result
 
 
@@ -520,7 +520,7 @@ def _link(session: Session, actor: Actor, fund: Fund, line: BankLine, entry_id: 
     audit.record(session, actor, action, "bank_line", line.id, before={"state": "unmatched"},
                  after={"state": "matched", "entry": f"{fund.code}#{seq}",
                         "date": line.date.isoformat(), "amount": format_plain(line.amount),
-                        "reference": line.reference})
+                        "reference": line.reference}, fund=fund.code)
 
 
 def match_line(session: Session, actor: Actor, fund_code: str, line_id: int,

@@ -85,7 +85,7 @@ def add_donor(session: Session, actor: Actor, fund_code: str, *, kind: str, name
     session.flush()
     audit.record(session, actor, "donor.add", "donor", donor.id, after={
         "fund": fund.code, "kind": kind, "name": donor.name, "publish": publish,
-        "credit_code": donor.credit_code, "id": donor.id_masked})
+        "credit_code": donor.credit_code, "id": donor.id_masked}, fund=fund.code)
     return donor
 
 
@@ -126,7 +126,8 @@ def record_donation(session: Session, actor: Actor, fund_code: str, *, donor_id:
     session.add(receipt)
     session.flush()
     audit.record(session, actor, "receipt.issue", "receipt", code, after={
-        "entry": f"{fund.code}#{entry.seq}", "amount": str(value), "donor": donor.id})
+        "entry": f"{fund.code}#{entry.seq}", "amount": str(value), "donor": donor.id},
+        fund=fund.code)
     return receipt
 
 
@@ -150,7 +151,8 @@ def void_receipt(session: Session, actor: Actor, fund_code: str, code: str, *, r
     receipt.state, receipt.void_reason = "voided", why
     receipt.voided_at, receipt.voided_by = clock.now(), actor.name
     audit.record(session, actor, "receipt.void", "receipt", receipt.code,
-                 before={"state": "issued"}, after={"state": "voided"}, reason=why)
+                 before={"state": "issued"}, after={"state": "voided"}, reason=why,
+                 fund=fund.code)
     if not reissue:
         session.flush()
         return None
@@ -163,7 +165,8 @@ def void_receipt(session: Session, actor: Actor, fund_code: str, code: str, *, r
     session.add(replacement)
     session.flush()
     audit.record(session, actor, "receipt.issue", "receipt", new_code,
-                 after={"replaces": receipt.code, "amount": str(receipt.amount)})
+                 after={"replaces": receipt.code, "amount": str(receipt.amount)},
+                 fund=fund.code)
     return replacement
 
 

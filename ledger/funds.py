@@ -62,7 +62,7 @@ def add_fund(
         "code": code, "name_zh": name_zh, "name_en": name_en, "level": fund.level,
         "parent": parent.code if parent else None, "chart": template.name,
         "opened_on": opened_on.isoformat(),
-    })
+    }, fund=code)  # the new fund's own record, whoever opened it
     session.flush()
     return fund
 

@@ -398,6 +398,7 @@ def post_entry(
             "hash": row["hash"],
         },
         reason=reason,
+        fund=fund.code,  # whoever posts: the console, a test, a user of the fund
     )
     return PostedEntry(entry_id, fund.code, row["seq"], date, entry_type, row["hash"])
 

@@ -86,7 +86,7 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
                  before={"locked_through": before},
                  after={"locked_through": end.isoformat(), "period": label,
                         "balances": {k: f"{v:.2f}" for k, v in sorted(closing.items())}},
-                 reason=why)
+                 reason=why, fund=fund.code)
     session.flush()
     return close
 

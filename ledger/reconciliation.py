@@ -122,7 +122,7 @@ def reconcile(session: Session, actor: Actor, fund_code: str, period: str) -> Mo
     audit.record(session, actor, "bank.reconcile", "fund", fund.code, after={
         "period": period, "bank": str(result.bank_balance), "ledger": str(result.ledger_balance),
         "unmatched_lines": row.unmatched_lines, "unmatched_entries": row.unmatched_entries,
-        "reconciled": result.reconciled})
+        "reconciled": result.reconciled}, fund=fund.code)
     return result
 
 
@@ -146,7 +146,8 @@ def override(session: Session, actor: Actor, fund: Fund, period: str, reason: st
     row.override_reason, row.override_by = why, actor.name
     session.flush()
     audit.record(session, actor, "bank.override", "fund", fund.code,
-                 after={"period": period, "difference": str(result.difference)}, reason=why)
+                 after={"period": period, "difference": str(result.difference)}, reason=why,
+                 fund=fund.code)
 
 
 def require_reconciled(session: Session, actor: Actor, fund: Fund, start: dt.date,

@@ -55,7 +55,7 @@ def set_rule(session: Session, actor: Actor, fund_code: str, *, kind: str,
     session.add(rule)
     session.flush()
     audit.record(session, actor, "fund.top-up-rule", "fund", fund.code, before=before,
-                 after=_describe(rule))
+                 after=_describe(rule), fund=fund.code)
     return rule
 
 

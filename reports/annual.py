@@ -99,7 +99,8 @@ def save_narrative(session: Session, actor: Actor, report: AnnualReport,
     screen_public_text(session, [report.fund], _narrative_fields(narrative))
     report.narrative = narrative
     audit.record(session, actor, "annual-report.edit", "annual-report",
-                 f"{report.fund.code}:{report.year}", after={"sections": sorted(narrative)})
+                 f"{report.fund.code}:{report.year}", after={"sections": sorted(narrative)},
+                 fund=report.fund.code)
     session.flush()
 
 
@@ -221,7 +222,7 @@ def reissue(session: Session, actor: Actor, report: AnnualReport, *, withdrawal_
     audit.record(session, actor, "annual-report.reissue", "annual-report",
                  f"{report.fund.code}:{report.year}", before=before,
                  after={"edition": report.edition, "sha256": report.pdf_sha256,
-                        "withdrawal": withdrawal_id})
+                        "withdrawal": withdrawal_id}, fund=report.fund.code)
     session.flush()
     return pdf
 
@@ -244,7 +245,8 @@ def publish(session: Session, actor: Actor, report: AnnualReport) -> bytes:
     report.ledger_head, report.audit_head = (report.fund.last_entry_hash,
                                              head.last_hash if head else None)
     audit.record(session, actor, "annual-report.publish", "annual-report",
-                 f"{report.fund.code}:{report.year}", after={"sha256": report.pdf_sha256})
+                 f"{report.fund.code}:{report.year}", after={"sha256": report.pdf_sha256},
+                 fund=report.fund.code)
     session.flush()
     return pdf
 
@@ -270,5 +272,5 @@ def publish_correction(session: Session, actor: Actor, fund_code: str, *, subjec
     session.add(notice)
     session.flush()
     audit.record(session, actor, "correction.publish", "fund", fund.code,
-                 after={"subject": notice.subject, "title": notice.title})
+                 after={"subject": notice.subject, "title": notice.title}, fund=fund.code)
     return notice

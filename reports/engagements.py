@@ -153,7 +153,7 @@ def open_engagement(session: Session, actor: Actor, fund_code: str, *, title: st
     session.flush()
     audit.record(session, actor, "engagement.open", "engagement", engagement.id,
                  after={"fund": fund.code, "title": name, "period": when.label,
-                        "scope": engagement.scope})
+                        "scope": engagement.scope}, fund=fund.code)
     return engagement
 
 
@@ -214,7 +214,8 @@ def draw_sample(session: Session, actor: Actor, engagement_id: int, *, size: int
     session.flush()
     audit.record(session, actor, "engagement.sample", "engagement", engagement.id,
                  before=before, after={"seed": seed_value, "size": count,
-                                       "population": len(refs), "sample": chosen})
+                                       "population": len(refs), "sample": chosen},
+                 fund=engagement.fund.code)
     return chosen
 
 
@@ -222,7 +223,8 @@ def engagement_flags(session: Session, actor: Actor, engagement_id: int) -> list
     """The flags of the engagement's fund and period: an auditor's starting points."""
     _auditor(actor)
     engagement = get_engagement(session, actor, engagement_id)
-    return flags(session, engagement.fund, period_of(engagement))
+    return flags(session, engagement.fund, period_of(engagement),
+                 readable=visible_fund_ids(session, actor))
 
 
 # --- findings ------------------------------------------------------------------------
@@ -299,7 +301,7 @@ def record_finding(session: Session, actor: Actor, engagement_id: int, *, severi
     audit.record(session, actor, "finding.record", "finding", finding.id,
                  after={"engagement": engagement.id, "severity": finding.severity,
                         "title": finding.title, "description": finding.description,
-                        "links": finding.links})
+                        "links": finding.links}, fund=engagement.fund.code)
     return finding
 
 
@@ -335,7 +337,8 @@ def respond(session: Session, actor: Actor, finding_id: int, response: str) -> F
         text, actor.name, clock.now())
     session.flush()
     audit.record(session, actor, "finding.respond", "finding", finding.id, before=before,
-                 after={"engagement": engagement.id, "response": text})
+                 after={"engagement": engagement.id, "response": text},
+                 fund=engagement.fund.code)
     return finding
 
 
@@ -361,7 +364,8 @@ def publish(session: Session, actor: Actor, engagement_id: int, *,
                  after={"state": "published", "conclusion": text,
                         "findings": [f.id for f in engagement.findings],
                         "sample_seed": engagement.sample_seed,
-                        "sample": list(engagement.sample or [])})
+                        "sample": list(engagement.sample or [])},
+                 fund=engagement.fund.code)
     return engagement
 
 

@@ -13,6 +13,7 @@ import calendar
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -133,10 +134,13 @@ class Flag:
         return gettext(KIND_LABELS[self.kind])
 
 
-def flags(session: Session, fund: Fund, period: str | Period) -> list[Flag]:
+def flags(session: Session, fund: Fund, period: str | Period, *,
+          readable: Collection[int] | None = None) -> list[Flag]:
     """Every flag of the fund over the period, most serious first.
 
-    Reading only; whoever calls this decides who may see it (an auditor of the fund).
+    Reading only; whoever calls this decides who may see it (an auditor of the fund),
+    and passes the ids of the funds that reader may read (``readable``): a flag names
+    another fund's project only when it is among them.
     """
     when = parse_period(period)
     found = [
@@ -144,7 +148,7 @@ def flags(session: Session, fund: Fund, period: str | Period) -> list[Flag]:
         *_near_threshold(session, fund, when),
         *_payee_concentration(session, fund, when),
         *_late_receipts(session, fund, when),
-        *_duplicate_children(session, fund, when),
+        *_duplicate_children(session, fund, when, readable),
     ]
     return sorted(found, key=lambda f: (SEVERITY_ORDER[f.severity], f.kind, f.links))
 
@@ -260,14 +264,16 @@ def _late_receipts(session: Session, fund: Fund, when: Period) -> list[Flag]:
     return found
 
 
-def _duplicate_children(session: Session, fund: Fund, when: Period) -> list[Flag]:
+def _duplicate_children(session: Session, fund: Fund, when: Period,
+                        readable: Collection[int] | None) -> list[Flag]:
     """Live projects of the same purpose, this fund's and any other fund's, aiding the
-    same child: equal keyed hashes of the ID number. Nothing is decrypted."""
+    same child: equal keyed hashes of the ID number. Nothing is decrypted. A project of
+    a fund the reader may not read is named by its fund only."""
     mine_child, other_child = aliased(Beneficiary), aliased(Beneficiary)
     mine, other = aliased(Project), aliased(Project)
     live = [s.value for s in LIVE]
     rows = session.execute(
-        select(mine.ref, other.ref, func.count())
+        select(mine.ref, other.ref, other.fund_id, func.count())
         .select_from(mine_child)
         .join(mine, mine.id == mine_child.project_id)
         .join(other_child, and_(other_child.id_hash == mine_child.id_hash,
@@ -275,13 +281,30 @@ def _duplicate_children(session: Session, fund: Fund, when: Period) -> list[Flag
         .join(other, other.id == other_child.project_id)
         .where(mine.fund_id == fund.id, mine.state.in_(live), other.state.in_(live),
                other.purpose == mine.purpose, mine.created_at < when.end_before)
-        .group_by(mine.ref, other.ref))
+        .group_by(mine.ref, other.ref, other.fund_id))
     pairs: dict[tuple[str, str], int] = {}
-    for ref, other_ref, count in rows:
+    hidden: dict[str, int] = {}  # a project the reader may not read -> its fund
+    for ref, other_ref, other_fund, count in rows:
         key = (min(ref, other_ref), max(ref, other_ref))
         pairs[key] = max(pairs.get(key, 0), int(count))
-    return [Flag("duplicate_beneficiary", "high",
-                 N_("{ref} and {other} aid {count} of the same children for the same "
-                    "purpose."),
-                 {"ref": a, "other": b, "count": count}, (f"project:{a}", f"project:{b}"))
-            for (a, b), count in sorted(pairs.items())]
+        if readable is not None and other_fund not in readable:
+            hidden[other_ref] = other_fund
+    names = {f.id: f.name for f in session.execute(select(Fund).where(
+        Fund.id.in_(set(hidden.values())))).scalars()} if hidden else {}
+    found = []
+    for (a, b), count in sorted(pairs.items()):
+        if a in hidden or b in hidden:
+            ref, other = (b, a) if a in hidden else (a, b)
+            found.append(Flag(
+                "duplicate_beneficiary", "high",
+                N_("{ref} and a project of {fund}, which you may not read, aid {count} of "
+                   "the same children for the same purpose."),
+                {"ref": ref, "fund": names[hidden[other]], "count": count},
+                (f"project:{ref}",)))
+        else:
+            found.append(Flag("duplicate_beneficiary", "high",
+                              N_("{ref} and {other} aid {count} of the same children for the "
+                                 "same purpose."),
+                              {"ref": a, "other": b, "count": count},
+                              (f"project:{a}", f"project:{b}")))
+    return found

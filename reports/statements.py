@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, column, func, or_, select, table
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from audit.chain import verify_chain
@@ -31,22 +31,19 @@ from core.actors import ROLE_LABELS
 from core.errors import InvalidInput
 from core.i18n import Bilingual, gettext, locale_as
 from core.money import ZERO, format_cny
-from grants.models import Beneficiary, Project
+from grants.models import Project
 from grants.states import STATE_LABELS, State
 from ledger.balances import balances
 from ledger.beancount_io import write_ledger
 from ledger.chart import BANK_FEES, FUND_PREFIX, PAYABLE_PREFIX, load_chart
 from ledger.income_models import (
-    AllocationProposal,
-    BankLine,
-    BankStatement,
-    Donor,
     Receipt,
     ReceiptSeries,
     Reconciliation,
 )
 from ledger.models import Account, Fund, JournalEntry
 from ledger.reconciliation import months_between, status
+from reports import auditlog
 from reports.figures import FundFigures, Period, PurposeFlow, fund_figures, movements
 from reports.tables import EMPHASIS, Column, Table, period_zh, scope_zh
 
@@ -765,64 +762,12 @@ def summarize(record: AuditRecord) -> str:
     return text if len(text) <= SUMMARY_LIMIT else text[:SUMMARY_LIMIT - 1] + "…"
 
 
-_USERS = table("users", column("username"), column("fund_id"))
-
-
-def _lookup(session: Session, key: Any, values: set[Any], fund_column: Any) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(values):
-        for subject, fund_id in session.execute(select(key, fund_column).where(key.in_(chunk))):
-            found[str(subject)] = fund_id
-    return found
-
-
-def _record_funds(session: Session, records: Sequence[AuditRecord],
-                  codes: dict[str, int]) -> dict[int, int | None]:
-    """The fund each record concerns, where its subject says; None when it does not."""
-    wanted: dict[str, set[Any]] = defaultdict(set)
-    for r in records:
-        if r.subject_type in ("bank_statement", "bank_line", "allocation", "donor",
-                              "beneficiary"):
-            if r.subject_id.isdigit():
-                wanted[r.subject_type].add(int(r.subject_id))
-        elif r.subject_type in ("project", "user"):
-            wanted[r.subject_type].add(r.subject_id)
-    found = {
-        "bank_statement": _lookup(session, BankStatement.id,
-                                  wanted["bank_statement"], BankStatement.fund_id),
-        "bank_line": _lookup(session, BankLine.id, wanted["bank_line"],
-                             BankLine.fund_id),
-        "allocation": _lookup(session, AllocationProposal.id,
-                              wanted["allocation"], AllocationProposal.fund_id),
-        "donor": _lookup(session, Donor.id, wanted["donor"], Donor.fund_id),
-        "project": _lookup(session, Project.ref, wanted["project"], Project.fund_id),
-        "user": _lookup(session, _USERS.c.username, wanted["user"], _USERS.c.fund_id),
-    }
-    children: dict[str, int] = {}
-    for chunk in _chunks(wanted["beneficiary"]):
-        for child_id, fund_id in session.execute(
-                select(Beneficiary.id, Project.fund_id)
-                .join(Project, Project.id == Beneficiary.project_id)
-                .where(Beneficiary.id.in_(chunk))):
-            children[str(child_id)] = fund_id
-    found["beneficiary"] = children
-    result: dict[int, int | None] = {}
-    for r in records:
-        if r.subject_type == "fund":
-            result[r.id] = codes.get(r.subject_id)
-        elif r.subject_type == "journal_entry":
-            result[r.id] = codes.get(r.subject_id.rpartition("#")[0])
-        elif r.subject_type == "receipt":
-            result[r.id] = codes.get(r.subject_id.rsplit("-", 2)[0])
-        else:
-            result[r.id] = found.get(r.subject_type, {}).get(r.subject_id)
-    return result
-
-
 def audit_extract(session: Session, funds: list[Fund], period: Period) -> Table:
-    """审计日志摘录: the audit records of the period that concern these funds (when the
-    funds are all the system keeps, also those that concern no fund), each with a short
-    summary, and the result of checking the whole chain."""
+    """审计日志摘录: the audit records of the period that belong to these funds (when the
+    funds are all the system keeps, also those that belong to no fund), each with a short
+    summary, the result of checking the whole chain, and the chain head the extract was
+    cut at. A record's fund is the one it names; a record written before funds were
+    recorded is attributed by its subject (``reports.auditlog``)."""
     columns = [
         Column("id", "序号", "int"),
         Column("at", "时间"),
@@ -834,28 +779,30 @@ def audit_extract(session: Session, funds: list[Fund], period: Period) -> Table:
         Column("reason", "理由"),
         Column("summary", "摘要"),
     ]
-    codes = dict(session.execute(select(Fund.code, Fund.id)).all())
-    in_scope = {f.id for f in funds}
-    everything = in_scope >= set(codes.values())
-    labels = {f.id: f.code for f in funds}
+    scope = auditlog.scope_of(session, funds)
     # ISO text with the +08:00 offset: a range a day wider on each side, then the exact day.
     low = (period.start - dt.timedelta(days=1)).isoformat()
     high = (period.end + dt.timedelta(days=2)).isoformat()
-    records = list(session.execute(select(AuditRecord).where(
-        AuditRecord.at >= low, AuditRecord.at < high).order_by(AuditRecord.id)).scalars())
-    records = [r for r in records
-               if period.start <= _cst_date(dt.datetime.fromisoformat(r.at)) <= period.end]
-    owners = _record_funds(session, records, codes)
+    near = (AuditRecord.at >= low, AuditRecord.at < high)
+
+    def in_period(at: str) -> bool:
+        return period.start <= _cst_date(dt.datetime.fromisoformat(at)) <= period.end
+
+    # Cut at one head: records appended while this runs are in neither list nor count.
+    head = session.execute(select(AuditRecord.id, AuditRecord.hash)
+                           .order_by(AuditRecord.id.desc()).limit(1)).first()
+    last_id = head.id if head is not None else 0
+    owner = auditlog.record_fund()
+    records = [(record, fund) for record, fund in session.execute(
+        select(AuditRecord, owner).where(*near, AuditRecord.id <= last_id, scope.clause(owner))
+        .order_by(AuditRecord.id)) if in_period(record.at)]
+    total = sum(1 for at in session.execute(select(AuditRecord.at).where(
+        *near, AuditRecord.id <= last_id)).scalars() if in_period(at))
     rows = []
-    left_out = 0
     with locale_as("zh_CN"):
         roles = {role: gettext(label) for role, label in ROLE_LABELS.items()}
         roles["console"] = "系统控制台"
-        for record in records:
-            owner = owners.get(record.id)
-            if not (owner in in_scope or (owner is None and everything)):
-                left_out += 1
-                continue
+        for record, fund in records:
             moment = dt.datetime.fromisoformat(record.at).astimezone(clock.CST)
             rows.append({
                 "id": record.id,
@@ -865,13 +812,11 @@ def audit_extract(session: Session, funds: list[Fund], period: Period) -> Table:
                 "action": _action_zh(record.action),
                 "subject": f"{SUBJECT_ZH.get(record.subject_type, record.subject_type)} "
                            f"{record.subject_id}",
-                "fund": labels.get(owner, "—") if owner is not None else "—",
+                "fund": fund or "—",
                 "reason": record.reason,
                 "summary": summarize(record),
             })
         chain = verify_chain(session)
-    head = session.execute(select(AuditRecord.id, AuditRecord.hash)
-                           .order_by(AuditRecord.id.desc()).limit(1)).first()
     if chain.ok:
         verdict = (f"审计日志链校验完整：自第 1 条至第 {chain.checked} 条逐条重算哈希，全部相符；"
                    f"链头哈希 {chain.head_hash}。")
@@ -881,8 +826,16 @@ def audit_extract(session: Session, funds: list[Fund], period: Period) -> Table:
     notes = [verdict]
     if head is not None and head.hash != chain.head_hash:
         notes.append(f"日志最后一条为第 {head.id} 条，其哈希为 {head.hash}。")
+    left_out = total - len(rows)
+    covered = "、".join(f"{f.code} {f.name_zh}" for f in funds) or "无"
     notes += [
-        f"本期审计日志 {len(records)} 条，本摘录列出与所列基金有关的 {len(rows)} 条"
+        f"本摘录截至审计日志第 {last_id} 条"
+        + (f"（链头哈希 {head.hash}）" if head is not None else "")
+        + f"，只列基金 {covered} 的记录"
+        + ("及不属于任何基金的记录" if scope.unattributed else "")
+        + "。全系统的审计日志是一条链，各基金的记录交错其中，序号不连续之处是其他基金的记录；"
+          "逐条核对哈希须对全链进行（specialfund audit verify）。",
+        f"本期审计日志 {total} 条，本摘录列出与所列基金有关的 {len(rows)} 条"
         + (f"（另 {left_out} 条属其他基金或无法归属，未列出）" if left_out else "") + "。",
         "摘要只列状态、金额、日期等字段，不列修改前后记录的全文，不列姓名和身份证号码；"
         "全文可在系统中按序号查阅。",

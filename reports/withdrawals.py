@@ -162,7 +162,8 @@ def propose(session: Session, actor: Actor, fund_code: str, *, kind: str, ref: s
     session.add(row)
     session.flush()
     audit.record(session, actor, "withdrawal.propose", "withdrawal", row.id,
-                 after={"fund": fund.code, "kind": kind, "ref": target.ref, "reason": why})
+                 after={"fund": fund.code, "kind": kind, "ref": target.ref, "reason": why},
+                 fund=fund.code)
     return row
 
 
@@ -209,7 +210,7 @@ def confirm(session: Session, actor: Actor, withdrawal_id: int, *, folder: Path)
     audit.record(session, actor, "withdrawal.confirm", "withdrawal", row.id,
                  before={"state": "proposed"},
                  after={"state": "confirmed", "kind": row.kind, "ref": row.ref,
-                        "correction": notice.id})
+                        "correction": notice.id}, fund=row.fund.code)
     for report in _reports_printing(session, row):
         annual.reissue(session, actor, report, withdrawal_id=row.id, folder=folder)
     return row
@@ -225,7 +226,7 @@ def cancel(session: Session, actor: Actor, withdrawal_id: int) -> Withdrawal:
         actor.name, actor.user_id, actor.role, clock.now())
     session.flush()
     audit.record(session, actor, "withdrawal.cancel", "withdrawal", row.id,
-                 before={"state": "proposed"}, after={"state": "cancelled"})
+                 before={"state": "proposed"}, after={"state": "cancelled"}, fund=row.fund.code)
     return row
 
 

@@ -1,7 +1,7 @@
 """server-side user sessions
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-10 10:00:00.000000
 
 Every signed-in session gets a row; the per-user session token it replaces goes.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

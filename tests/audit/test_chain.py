@@ -95,3 +95,48 @@ def test_a_truncated_tail_disagrees_with_the_head(session, factory):
     session.commit()
     report = verify_chain(session)
     assert not report.ok and report.broken_at == 4
+
+
+# --- the fund a record belongs to -------------------------------------------------------
+
+CLERK = Actor("clerk", "finance", 7, "YJQ")
+
+
+def test_a_record_belongs_to_its_actors_fund_unless_told_otherwise(session, factory):
+    with transaction(factory) as s:
+        record(s, CLERK, "receipt.issue", "receipt", "YJQ-2026-000001")
+        record(s, CLERK, "fund.add", "fund", "AYX", fund="AYX")
+        record(s, ADMIN, "user.add", "user", "nobody")  # an actor of no fund
+        record(s, CLERK, "system.note", "system", "x", fund=None)
+    rows = session.query(AuditRecord).order_by(AuditRecord.id).all()
+    assert [r.fund for r in rows] == ["YJQ", "AYX", None, None]
+    assert verify_chain(session).ok
+
+
+def test_the_fund_is_covered_by_the_hash(session, factory):
+    with transaction(factory) as s:
+        record(s, CLERK, "receipt.issue", "receipt", "YJQ-2026-000001")
+        record(s, CLERK, "receipt.issue", "receipt", "YJQ-2026-000002")
+    drop_guard(session)
+    session.execute(text("UPDATE audit_log SET fund = 'AYX' WHERE id = 1"))
+    session.commit()
+    report = verify_chain(session)
+    assert report.broken_at == 1 and "已被改动" in report.problem
+
+
+def test_a_record_of_no_fund_hashes_as_records_did_before_funds(session, factory):
+    """Records written before the fund column keep verifying: a record without a fund
+    is hashed exactly as then, without the key."""
+    from core.hashing import GENESIS, chain_hash
+
+    with transaction(factory) as s:
+        _id, digest = record(s, ADMIN, "user.add", "user", "old", after={"name": "old"})
+    row = session.get(AuditRecord, 1)
+    old_payload = {key: getattr(row, key) for key in (
+        "id", "at", "actor", "role", "action", "subject_type", "subject_id", "before", "after",
+        "reason")}
+    assert row.fund is None and digest == chain_hash(GENESIS, old_payload)
+    drop_guard(session)
+    session.execute(text("UPDATE audit_log SET fund = 'YJQ' WHERE id = 1"))  # claimed later
+    session.commit()
+    assert verify_chain(session).broken_at == 1

@@ -292,3 +292,233 @@ def test_every_url_for_every_role_and_jurisdiction(app, world, scene):
         assert len(project.attachments) == 1
     with world.factory() as session:
         assert session.get(ApiToken, scene["tid"]).revoked_at is None
+
+
+# --- what every list holds, for each role × jurisdiction ----------------------------------
+#
+# The statuses above say who may open a list; these say what it holds. Each fund gets
+# its own recognisable rows (titles, donors, file names, notices, engagements ending in
+# "标记<code>"), and each list, opened by each user, must hold the rows of the funds the
+# user may read and none of the others'.
+
+FUNDS = ("ZYS", "YJQ", "AYX")
+# Users the world lacks, so that every fund has its own auditor and charity office.
+EXTRA = {"ay_aud": ("auditor", "AYX"), "ay_co": ("charity_office", "AYX"),
+         "city_co": ("charity_office", "ZYS")}
+EVERYONE = {**USERS, **EXTRA}
+# Who does each fund's work in the fixture: civil affairs, charity office, finance, auditor.
+CREW = {"YJQ": ("ca", "co", "fin1", "aud"), "AYX": ("ay_ca", "ay_co", "ay_fin", "ay_aud"),
+        "ZYS": ("city_ca", "city_co", "city_fin", "city_aud")}
+ALLOCATED = {"YJQ": "1,357.91", "AYX": "2,468.02", "ZYS": "3,579.13"}
+TWIN = synthetic_id("512002", dt.date(2015, 3, 9), 7)  # one child on two counties' lists
+
+
+def mark(kind: str, fund: str) -> str:
+    return f"{kind}标记{fund}"
+
+
+def reads(user: str) -> set[str]:
+    """The funds whose money and records the user may read (DESIGN §1): their own; the
+    counties too for city finance and auditors; none for administrators."""
+    role_, fund = EVERYONE[user]
+    if role_ == "admin":
+        return set()
+    if fund == "ZYS" and role_ in ("finance", "auditor"):
+        return set(FUNDS)
+    return {fund}
+
+
+def engagement_readers(user: str) -> set[str]:
+    """Engagements: auditors read them where they read money; the audited units their
+    own fund's only (reports/engagements.py)."""
+    return reads(user) if EVERYONE[user][0] == "auditor" else reads(user) & {EVERYONE[user][1]}
+
+
+@pytest.fixture
+def per_fund(app, world, post):
+    """In each fund: an approved project and a draft, a donor (and in YJQ an anonymous
+    one) with a donation, a bank statement, an allocation proposal, a correction notice
+    and an audit engagement, each marked with the fund's code; the same child on YJQ's
+    and AYX's approved projects; one audit record that belongs to no fund."""
+    import audit
+    from ledger import allocations, bank
+    from reports import annual
+    from tests.worlds import CONSOLE
+    from webapp.auth.users import add_user
+
+    post("seed", "ZYS", date=dt.date(2025, 1, 5), amount="1000000", doc_no="资财〔2025〕2号")
+    post("allocation", "ZYS", date=dt.date(2025, 1, 6), amount="500000", purpose="education")
+    with transaction(world.factory) as session:
+        for name, (role_, fund) in EXTRA.items():
+            world.actors[name] = add_user(session, CONSOLE, username=name, display_name=name,
+                                          role=role_, fund_code=fund,
+                                          password=PASSWORD).actor()
+    keys = Protector(str(app.config["DATA_KEY"]).encode(), str(app.config["HASH_KEY"]).encode())
+    made: dict[str, dict[str, object]] = {}
+    for code, (ca, co, fin, aud) in CREW.items():
+        pid = world.run(ca, ops.create_project, data=project_input(
+            title=mark("项目", code), requested_amount="12000.00",
+            budget=[("助学金", "12000.00")],
+            tranches=[(dt.date(2026, 7, 10), "12000.00", "none")]))
+        if code in ("YJQ", "AYX"):
+            with transaction(world.factory) as session:
+                beneficiaries.add_beneficiary(
+                    session, world[ca], keys, get_project(session, world[ca], pid),
+                    name="重复儿童", id_number=TWIN, category="left_behind",
+                    guardian="监护人", guardian_consent=True)
+        world.run(ca, ops.submit, pid)
+        world.run(co, ops.check, pid, no_conflict=True)
+        assert world.run(fin, ops.approve, pid, amount="12000", no_conflict=True) is True
+        draft_id = world.run(ca, ops.create_project,
+                             data=project_input(title=mark("草稿", code)))
+        with transaction(world.factory) as session:
+            donor = donations.add_donor(session, world[co], code, kind="enterprise",
+                                        name=mark("捐赠人", code))
+            donations.record_donation(session, world[co], code, donor_id=donor.id,
+                                      date=dt.date(2026, 6, 1), amount="500")
+            if code == "YJQ":
+                hidden = donations.add_donor(session, world[co], code, kind="enterprise",
+                                             name=mark("匿名捐赠人", code), publish="anonymous")
+                donations.record_donation(session, world[co], code, donor_id=hidden.id,
+                                          date=dt.date(2026, 6, 2), amount="300")
+            bank.import_statement(
+                session, world[co], code,
+                ("交易日期,摘要,对方户名,收入金额,支出金额,余额,流水号\n"
+                 f"2026-06-03,利息,银行,1.00,,1.00,{code}0603\n").encode(),
+                f"statement-mark-{code}.csv")
+            allocations.propose(session, world[fin], code,
+                                amounts={"education": ALLOCATED[code].replace(",", "")})
+            annual.publish_correction(session, world[fin], code, subject="annual-report:2025",
+                                      title=mark("更正", code), text="更正说明")
+            engagement = engagements.open_engagement(session, world[aud], code,
+                                                     title=mark("审计", code), period="2026")
+            made[code] = {"pid": pid, "ref": get_project(session, world[ca], pid).ref,
+                          "draft": draft_id, "eid": engagement.id}
+    with transaction(world.factory) as session:
+        audit.record(session, CONSOLE, "system.note", "system", "无基金标记")
+    return made
+
+
+def _visible(user: str, page: str, wanted: dict[str, str], allowed: set[str]) -> list[str]:
+    """What is wrong with ``page``: each fund's marker in ``wanted`` must be there exactly
+    when the fund is in ``allowed``."""
+    wrong = []
+    for fund, marker in wanted.items():
+        if (marker in page) != (fund in allowed):
+            wrong.append(f"{marker} {'missing' if fund in allowed else 'shown'}")
+    return wrong
+
+
+def _signed_in(app, users):
+    clients = {}
+    for user in users:
+        client = app.test_client()
+        response = client.post("/login", data={"username": user, "password": PASSWORD})
+        assert response.status_code == 302, user
+        clients[user] = client
+    return clients
+
+
+def test_every_list_holds_only_the_funds_a_user_may_read(app, world, per_fund):
+    import csv
+
+    from openpyxl import load_workbook
+
+    from tests.webapp.conftest import text
+
+    refs = {code: str(made["ref"]) for code, made in per_fund.items()}
+    # (path, roles that open it, the markers it lists, whose markers a user sees)
+    lists = [
+        ("/dashboard", STAFF, {f: f"测试基金{f}" for f in FUNDS}, reads),
+        ("/projects/?q=标记", STAFF, {f: mark("项目", f) for f in FUNDS}, reads),
+        ("/projects/?q=标记", STAFF, {f: mark("草稿", f) for f in FUNDS}, reads),
+        ("/projects/?fund=AYX", STAFF, {f: mark("项目", f) for f in FUNDS},
+         lambda u: reads(u) & {"AYX"}),
+        ("/audits/", STAFF, {f: mark("审计", f) for f in FUNDS}, engagement_readers),
+        ("/downloads/", {"auditor", "finance"}, {f: f"测试基金{f}" for f in FUNDS}, reads),
+        ("/downloads/file?report=grant-register&period=2026&format=csv",
+         {"auditor", "finance"}, {f: mark("项目", f) for f in FUNDS}, reads),
+        ("/downloads/file?report=donation-register&period=2026&format=csv",
+         {"auditor", "finance"}, {f: mark("捐赠人", f) for f in FUNDS}, reads),
+        ("/downloads/file?report=audit-log&period=2026&format=csv",
+         {"auditor", "finance"}, {f: f"项目 {refs[f]}" for f in FUNDS}, reads),
+        ("/downloads/file?report=audit-log&period=2026&format=xlsx",
+         {"auditor", "finance"}, {f: f"项目 {refs[f]}" for f in FUNDS}, reads),
+        # A record that belongs to no fund: for those who read every fund.
+        ("/downloads/file?report=audit-log&period=2026&format=csv",
+         {"auditor", "finance"}, {"*": "无基金标记"},
+         lambda u: {"*"} if reads(u) == set(FUNDS) else set()),
+        ("/admin/users", {"admin"}, {f: f"<td>{u}</td>" for f, u in
+                                     (("YJQ", "fin1"), ("AYX", "ay_fin"), ("ZYS", "city_fin"))},
+         lambda u: set(FUNDS) if EVERYONE[u][1] == "ZYS" else {EVERYONE[u][1]}),
+    ]
+    for code in FUNDS:  # a fund's own pages: its rows, never another fund's
+        for path, kind in ((f"/funds/{code}/donations", "捐赠人"),
+                           (f"/funds/{code}/annual/", "更正")):
+            lists.append((path, STAFF, {f: mark(kind, f) for f in FUNDS},
+                          lambda u, code=code: reads(u) & {code}))
+        lists.append((f"/funds/{code}/bank", STAFF,
+                      {f: f"statement-mark-{f}.csv" for f in FUNDS},
+                      lambda u, code=code: reads(u) & {code}))
+        lists.append((f"/funds/{code}/allocations", STAFF, ALLOCATED,
+                      lambda u, code=code: reads(u) & {code}))
+    clients = _signed_in(app, EVERYONE)
+    wrong = []
+    for path, roles, wanted, allowed in lists:
+        for user, client in clients.items():
+            response = client.get(path)
+            if EVERYONE[user][0] not in roles:
+                if response.status_code not in (302, 403):
+                    wrong.append(f"{path} as {user}: {response.status_code}, expected refused")
+                continue
+            if response.status_code == 404 and not allowed(user):
+                continue  # a fund's page outside what the user reads does not exist for them
+            if response.status_code != 200:
+                wrong.append(f"{path} as {user}: {response.status_code}")
+                continue
+            if "format=xlsx" in path:
+                sheets = load_workbook(io.BytesIO(response.get_data())).worksheets
+                page = "\n".join(str(cell) for sheet in sheets
+                                 for row in sheet.iter_rows(values_only=True) for cell in row)
+            elif response.mimetype == "text/csv":
+                page = "\n".join(",".join(row) for row in csv.reader(
+                    io.StringIO(response.get_data(as_text=True))))
+            else:
+                page = response.get_data(as_text=True) if path.startswith("/admin") \
+                    else text(response)
+            wrong += [f"{path} as {user}: {problem}"
+                      for problem in _visible(user, page, wanted, allowed(user))]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_flags_name_only_projects_the_auditor_may_read(app, world, per_fund):
+    """The same child on YJQ's and AYX's lists: each county's auditor is told, and sees
+    their own project's number only; the city's auditor sees both."""
+    from tests.webapp.conftest import text
+
+    refs = {code: str(made["ref"]) for code, made in per_fund.items()}
+    clients = _signed_in(app, ["aud", "ay_aud", "city_aud"])
+    cases = [("aud", "YJQ", {"YJQ"}), ("ay_aud", "AYX", {"AYX"}),
+             ("city_aud", "YJQ", {"YJQ", "AYX"}), ("city_aud", "AYX", {"YJQ", "AYX"})]
+    wrong = []
+    for user, code, allowed in cases:
+        response = clients[user].get(f"/audits/{per_fund[code]['eid']}")
+        assert response.status_code == 200
+        page = text(response)
+        assert "重复儿童" not in page and TWIN not in page
+        assert "相同的儿童" in page, f"{user} is not told of the child on two lists"
+        wrong += [f"/audits/{code} as {user}: {problem}"
+                  for problem in _visible(user, page, {f: refs[f] for f in ("YJQ", "AYX")},
+                                          allowed)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_open_data_lists_what_is_public_and_nothing_private(app, per_fund):
+    client = app.test_client()
+    projects = client.get("/public/data/projects.csv").get_data(as_text=True)
+    gifts = client.get("/public/data/donations.csv").get_data(as_text=True)
+    for code in FUNDS:
+        assert mark("项目", code) in projects  # approved: public, whoever asks
+        assert mark("草稿", code) not in projects
+        assert mark("捐赠人", code) in gifts
+    assert mark("匿名捐赠人", "YJQ") not in gifts

@@ -11,13 +11,19 @@ import datetime as dt
 import pytest
 
 from core.db import transaction
-from tests.webapp.test_access_matrix import (  # noqa: F401 - scene is a fixture
+from tests.webapp.test_access_matrix import (  # noqa: F401 - scene, per_fund are fixtures
     ANON,
+    EVERYONE,
+    FUNDS,
     STAFF,
+    _visible,
     fund_action,
     gate,
+    mark,
+    per_fund,
     project_view,
     reader,
+    reads,
     scene,
 )
 from tests.webapp.test_api import BODY
@@ -88,3 +94,66 @@ def test_the_pages_matrix_through_the_api(app, world, factory, scene):  # noqa: 
     assert not wrong, "\n".join(wrong)
     with world.reading(scene["pid"]) as project:
         assert project.state == "draft" and project.version == 1  # nothing refused changed it
+
+
+def test_every_api_list_holds_only_the_funds_a_user_may_read(app, world, factory, per_fund):  # noqa: F811
+    """The API's lists, opened with each user's token, hold the rows of the funds the user
+    may read and none of the others' (the pages' rule: tests/webapp/test_access_matrix.py)."""
+    with transaction(factory) as session:
+        tokens = {name: create_token(session, CONSOLE, find_user(session, name), name="lists",
+                                     expires_on=None)[0] for name in EVERYONE}
+    client = app.test_client()
+
+    def get(user: str, path: str):
+        return client.get("/api/v1" + path, headers={"Authorization": f"Bearer {tokens[user]}"})
+
+    refs = {code: str(made["ref"]) for code, made in per_fund.items()}
+    wrong = []
+    for user in EVERYONE:
+        role_, allowed = EVERYONE[user][0], reads(user)
+        if role_ not in STAFF:
+            assert get(user, "/projects").status_code == 403
+            continue
+        funds = {f["code"] for f in get(user, "/funds").get_json()["items"]}
+        if funds != allowed:
+            wrong.append(f"/funds as {user}: {sorted(funds)}")
+        titles = {p["title"] for p in get(user, "/projects?per_page=100").get_json()["items"]}
+        wrong += [f"/projects as {user}: {p}"
+                  for p in _visible(user, "\n".join(titles),
+                                    {f: mark("项目", f) for f in FUNDS}, allowed)]
+        for code in FUNDS:
+            for path, field, wanted in (
+                    (f"/funds/{code}/receipts", "code", {f: f"{f}-2026-" for f in FUNDS}),
+                    (f"/funds/{code}/bank-statements", "filename",
+                     {f: f"statement-mark-{f}.csv" for f in FUNDS})):
+                response = get(user, path)
+                if code not in allowed:
+                    if response.status_code != 404:
+                        wrong.append(f"{path} as {user}: {response.status_code}")
+                    continue
+                listed = "\n".join(str(row[field]) for row in response.get_json()["items"])
+                wrong += [f"{path} as {user}: {p}"
+                          for p in _visible(user, listed, wanted, {code})]
+        if role_ != "auditor":
+            assert get(user, "/audit-log").status_code == 403
+            continue
+        records, page = [], 1
+        while True:
+            answer = get(user, f"/audit-log?per_page=200&page={page}").get_json()
+            records += answer["items"]
+            if not answer["has_next"]:
+                break
+            page += 1
+        subjects = "\n".join(r["subject_id"] for r in records)
+        everything = allowed == set(FUNDS)
+        wrong += [f"/audit-log as {user}: {p}" for p in _visible(
+            user, subjects, {**refs, "*": "无基金标记"},
+            allowed | ({"*"} if everything else set()))]
+        attributed = {r["fund"] for r in records}
+        if not attributed <= allowed | ({None} if everything else set()):
+            wrong.append(f"/audit-log as {user}: records of {attributed - allowed}")
+        entries = {r["subject_id"].partition("#")[0] for r in records
+                   if r["subject_type"] == "journal_entry"}
+        if entries != allowed:
+            wrong.append(f"/audit-log as {user}: ledger entries of {sorted(entries)}")
+    assert not wrong, "\n".join(wrong)

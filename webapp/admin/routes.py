@@ -147,6 +147,6 @@ def policy(code: str):  # type: ignore[no-untyped-def]
             row.dual_approval_threshold = value
         audit.record(db.session, current_actor(), "fund.policy", "fund", fund.code,
                      before={"dual_approval_threshold": before},
-                     after={"dual_approval_threshold": str(value)})
+                     after={"dual_approval_threshold": str(value)}, fund=fund.code)
         flash(gettext("Threshold saved."), "success")
     return redirect(url_for("admin.funds"))

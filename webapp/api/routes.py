@@ -23,7 +23,7 @@ from ledger.balances import purpose_summary
 from ledger.income_models import BankStatement
 from ledger.journal import entries_page
 from ledger.models import Fund, JournalEntry
-from reports import public
+from reports import auditlog, public
 from webapp.api import PREFIX
 from webapp.api import schemas as s
 from webapp.api.problems import ApiProblem, from_api, problem
@@ -280,17 +280,22 @@ def entries(code: str, query: s.EntriesQuery) -> s.EntryList:
 @api.route("GET", "/audit-log", summary="The audit trail, newest first", tag="records",
            query=s.PageQuery, response=s.AuditList, roles=("auditor",))
 def audit_log(query: s.PageQuery) -> s.AuditList:
-    """Auditors only. The records are as chained: verify them with `specialfund audit
-    verify`."""
+    """Auditors only, and only the records of the funds the token's owner may read (a
+    city's auditors read their counties'; records of no fund go to those who read every
+    fund). The records are as chained -- `fund` is what the hash covers, null for records
+    of no fund and for records written before funds were recorded -- and the numbers of
+    other funds' records are missing from the list: verify the whole chain with
+    `specialfund audit verify`."""
+    scope = auditlog.readable_scope(db.session, current_actor())
     rows = db.session.execute(
-        select(AuditRecord).order_by(AuditRecord.id.desc()).limit(query.per_page + 1)
-        .offset((query.page - 1) * query.per_page)).scalars().all()
+        select(AuditRecord).where(scope.clause()).order_by(AuditRecord.id.desc())
+        .limit(query.per_page + 1).offset((query.page - 1) * query.per_page)).scalars().all()
     return s.AuditList(page=query.page, has_next=len(rows) > query.per_page, items=[
         s.AuditRecordOut(id=r.id, at=r.at, actor=r.actor, role=r.role, action=r.action,
                          subject_type=r.subject_type, subject_id=r.subject_id,
                          before=json.loads(r.before) if r.before else None,
                          after=json.loads(r.after) if r.after else None,
-                         reason=r.reason, prev_hash=r.prev_hash, hash=r.hash)
+                         reason=r.reason, fund=r.fund, prev_hash=r.prev_hash, hash=r.hash)
         for r in rows[:query.per_page]])
 
 

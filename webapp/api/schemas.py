@@ -339,6 +339,7 @@ class AuditRecordOut(BaseModel):
     before: Any
     after: Any
     reason: str | None
+    fund: str | None
     prev_hash: str
     hash: str
 

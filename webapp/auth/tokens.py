@@ -67,7 +67,8 @@ def create_token(session: Session, actor: Actor, user: User, *, name: str,
     # The hint identifies the token to people; the token itself never reaches a record.
     audit.record(session, actor, "api-token.create", "api-token", row.id,
                  after={"user": user.username, "name": label, "hint": row.hint,
-                        "expires_on": expires_on.isoformat() if expires_on else None})
+                        "expires_on": expires_on.isoformat() if expires_on else None},
+                 fund=user.fund.code)
     return token, row
 
 
@@ -87,7 +88,8 @@ def revoke_token(session: Session, actor: Actor, token_id: int, *,
     audit.record(session, actor, "api-token.revoke", "api-token", row.id,
                  before={"revoked_at": None},
                  after={"user": row.user.username, "name": row.name, "hint": row.hint,
-                        "revoked_at": row.revoked_at.isoformat()})
+                        "revoked_at": row.revoked_at.isoformat()},
+                 fund=row.user.fund.code)
     return row
 
 

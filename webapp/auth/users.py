@@ -57,7 +57,8 @@ def add_user(session: Session, actor: Actor, *, username: str, display_name: str
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.add", "user", username,
-                 after={"role": role, "fund": fund.code, "name": user.display_name})
+                 after={"role": role, "fund": fund.code, "name": user.display_name},
+                 fund=fund.code)
     return user
 
 
@@ -139,7 +140,8 @@ def revoke_tokens_of(session: Session, actor: Actor, user: User, *, reason: str)
         audit.record(session, actor, "api-token.revoke", "api-token", row.id,
                      before={"revoked_at": None},
                      after={"user": user.username, "name": row.name, "hint": row.hint,
-                            "revoked_at": now.isoformat()}, reason=reason)
+                            "revoked_at": now.isoformat()}, reason=reason,
+                     fund=user.fund.code)
     session.flush()
     return list(rows)
 
@@ -174,7 +176,7 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> Ende
         ended = Ended(end_sessions_of(session, user, "deactivated"),
                       tuple(r.hint for r in revoked))
     audit.record(session, actor, "user.activate" if active else "user.deactivate", "user",
-                 user.username, after=None if active else ended.record())
+                 user.username, after=None if active else ended.record(), fund=user.fund.code)
     return ended
 
 
@@ -186,4 +188,4 @@ def declare_related_party(session: Session, actor: Actor, user: User, party: str
     session.add(RelatedParty(user_id=user.id, party=name, declared_at=clock.now()))
     session.flush()
     audit.record(session, actor, "user.related-party", "user", user.username,
-                 after={"party": name})
+                 after={"party": name}, fund=user.fund.code)
