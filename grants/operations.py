@@ -175,7 +175,9 @@ def create_project(session: Session, actor: Actor, data: ProjectInput) -> Projec
     """Civil affairs drafts a project in its own fund."""
     if actor.role != "civil_affairs":
         raise PermissionDenied("Only civil affairs users draft projects.")
-    fund = find_fund(session, actor.fund or "")
+    # The year's next number is counted under the fund's lock, so two people drafting at
+    # once take turns here instead of both taking the same number.
+    fund = find_fund(session, actor.fund or "", lock=True)
     valid = validate(fund, data)
     today = clock.today()
     count = session.execute(select(func.count()).select_from(Project).where(
