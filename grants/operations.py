@@ -359,11 +359,22 @@ def approve_tranche(session: Session, actor: Actor, project: Project, seq: int, 
             details={"tranche": seq, "amount": str(tranche.amount)})
 
 
+def _not_paid_yet(project: Project, seq: int) -> Tranche:
+    tranche = _tranche(project, seq)
+    if tranche.state == "paid":
+        raise Conflict("Tranche {seq} has already been paid.", seq=seq)
+    return tranche
+
+
 def pay_tranche(session: Session, actor: Actor, project: Project, seq: int, *, bank_ref: str,
                 paid_on: dt.date | None = None) -> None:
     """The charity office pays an approved tranche from the dedicated account."""
-    require_step(session, actor, project, "pay_tranche")
-    tranche = _tranche(project, seq)
+    try:
+        require_step(session, actor, project, "pay_tranche")
+    except Conflict:  # the project is paid in full: say which payment is done
+        _not_paid_yet(project, seq)
+        raise
+    tranche = _not_paid_yet(project, seq)
     if tranche.state != "approved":
         raise Conflict("Tranche {seq} is not approved for payment.", seq=seq)
     if actor.user_id == tranche.approved_by:
@@ -496,7 +507,7 @@ def available_steps(session: Session, actor: Actor, project: Project) -> list[st
     for name in STEPS:
         try:
             require_step(session, actor, project, name)
-        except PermissionDenied:
+        except (PermissionDenied, Conflict):
             continue
         allowed.append(name)
     return allowed
