@@ -18,7 +18,7 @@ from webapp.extensions import db
 class SpecialFundApp(Flask):
     """The app: every view, whichever blueprint registered it, passes this boundary."""
 
-    def dispatch_request(self) -> Response:  # type: ignore[override]
+    def dispatch_request(self) -> Response:
         try:
             response = self.make_response(super().dispatch_request())
             db.commit_request(response)
