@@ -129,9 +129,10 @@ def init_app(app: Flask) -> None:
             log.warning("database conflict %s (SQLSTATE %s) on %s %s at %s",
                         type(error).__name__, _sqlstate(error), request.method, request.path,
                         _where(error))
-            return _answer(409, gettext("Someone else changed the same records at the same "
-                                        "moment. Nothing was saved; reload the page and try "
-                                        "again."))
+            return _answer(409, gettext("The change clashes with what is saved now, most "
+                                        "likely because someone changed the same records at "
+                                        "the same moment. Nothing was saved; reload the page "
+                                        "and try again."))
         log.error("database error %s (SQLSTATE %s) on %s %s at %s", type(error).__name__,
                   _sqlstate(error), request.method, request.path, _where(error))
         if isinstance(error, OperationalError | InterfaceError) or (
