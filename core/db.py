@@ -31,6 +31,9 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
+    # Bound values never reach an error's text or SQL logging: they may be a child's
+    # name or ID number.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
     return create_engine(url, pool_pre_ping=True, **kwargs)

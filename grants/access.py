@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actors import ROLE_LABELS, Actor
-from core.errors import NotFound, PermissionDenied
+from core.errors import Conflict, NotFound, PermissionDenied
 from core.i18n import gettext
 from grants.models import Approval, Project, RelatedParty
 from grants.states import STATE_LABELS, STEPS, State
@@ -79,13 +79,19 @@ def approvers(project: Project, stage: str) -> set[int]:
 
 
 def require_step(session: Session, actor: Actor, project: Project, step_name: str) -> None:
-    """Refuse unless this actor may take this step on this project now."""
+    """Refuse unless this actor may take this step on this project now: PermissionDenied
+    for the person, Conflict for the project's state."""
     step = STEPS[step_name]
     state = State(project.state)
     if project.fund.code != actor.fund:
         raise PermissionDenied("Only users of {fund} can act on its projects; "
                                "you may read them.", fund=project.fund.name)
     if state not in step.roles:
+        if actor.role in step.roles.values():
+            # The right person at the wrong moment (often: it is already done) is a
+            # conflict with the project's state, not a refusal of the person.
+            raise Conflict("“{step}” is not possible while the project is “{state}”.",
+                           step=gettext(step.label), state=gettext(STATE_LABELS[state]))
         raise PermissionDenied("“{step}” is not possible while the project is “{state}”.",
                                step=gettext(step.label), state=gettext(STATE_LABELS[state]))
     if step.roles[state] != actor.role:

@@ -185,7 +185,9 @@ def create_project(session: Session, actor: Actor, data: ProjectInput) -> Projec
     """Civil affairs drafts a project in its own fund."""
     if actor.role != "civil_affairs":
         raise PermissionDenied("Only civil affairs users draft projects.")
-    fund = find_fund(session, actor.fund or "")
+    # The year's next number is counted under the fund's lock, so two people drafting at
+    # once take turns here instead of both taking the same number.
+    fund = find_fund(session, actor.fund or "", lock=True)
     valid = validate(fund, data)
     screen_public_text(session, [fund], _public_fields(valid))
     today = clock.today()
@@ -371,11 +373,22 @@ def approve_tranche(session: Session, actor: Actor, project: Project, seq: int, 
             details={"tranche": seq, "amount": str(tranche.amount)})
 
 
+def _not_paid_yet(project: Project, seq: int) -> Tranche:
+    tranche = _tranche(project, seq)
+    if tranche.state == "paid":
+        raise Conflict("Tranche {seq} has already been paid.", seq=seq)
+    return tranche
+
+
 def pay_tranche(session: Session, actor: Actor, project: Project, seq: int, *, bank_ref: str,
                 paid_on: dt.date | None = None) -> None:
     """The charity office pays an approved tranche from the dedicated account."""
-    require_step(session, actor, project, "pay_tranche")
-    tranche = _tranche(project, seq)
+    try:
+        require_step(session, actor, project, "pay_tranche")
+    except Conflict:  # the project is paid in full: say which payment is done
+        _not_paid_yet(project, seq)
+        raise
+    tranche = _not_paid_yet(project, seq)
     if tranche.state != "approved":
         raise Conflict("Tranche {seq} is not approved for payment.", seq=seq)
     if actor.user_id == tranche.approved_by:
@@ -508,7 +521,7 @@ def available_steps(session: Session, actor: Actor, project: Project) -> list[st
     for name in STEPS:
         try:
             require_step(session, actor, project, name)
-        except PermissionDenied:
+        except (PermissionDenied, Conflict):
             continue
         allowed.append(name)
     return allowed

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.actors import Actor
-from core.errors import PermissionDenied
+from core.errors import Conflict, PermissionDenied
 from grants.access import approvers, require_step
 from grants.models import Project
 from grants.operations import unspent, unspent_returned
@@ -49,7 +49,7 @@ def waiting_for(session: Session, actor: Actor) -> list[Waiting]:
         for item in _items(project, actor, today):
             try:
                 require_step(session, actor, project, item.step)
-            except PermissionDenied:
+            except (PermissionDenied, Conflict):
                 continue
             found.append(item)
     return found

@@ -66,7 +66,9 @@ def _finance_of(actor: Actor, fund: Fund) -> None:
 
 def report_for(session: Session, actor: Actor, fund_code: str, year: int, *,
                create: bool = False) -> AnnualReport:
-    fund = find_fund(session, fund_code)
+    # Starting a report looks for it under the fund's lock, so two finance users starting
+    # the same year at once make one report, not two.
+    fund = find_fund(session, fund_code, lock=create)
     report = session.execute(select(AnnualReport).where(
         AnnualReport.fund_id == fund.id, AnnualReport.year == year)).scalar_one_or_none()
     if report is None:

@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 from webapp import config as app_config
+from webapp.boundary import SpecialFundApp
 from webapp.extensions import csrf, db, login_manager
 
 # Pages may load only what the app itself serves: no CDN, no inline script.
@@ -16,8 +17,8 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 def create_app(overrides: dict[str, object] | None = None) -> Flask:
     instance = os.environ.get("SPECIALFUND_INSTANCE")
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=os.path.abspath(instance) if instance else None)
+    app = SpecialFundApp(__name__, instance_relative_config=True,
+                         instance_path=os.path.abspath(instance) if instance else None)
     app.config.update(app_config.from_environment(app.instance_path))
     if overrides:
         app.config.update(overrides)

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.actors import Actor
 from core.errors import DomainError, InvalidInput
@@ -116,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as error:
         click.echo(_("Error: {message}", message=error.format_message()), err=True)
         sys.exit(EXIT_USAGE)
+    except SQLAlchemyError as error:
+        # Its kind only: its text quotes the SQL, and the database's may quote values.
+        click.echo(_("Error: {message}", message=_(
+            "the database failed ({kind}); check whether the change was saved before you "
+            "repeat it.", kind=type(error).__name__)), err=True)
+        sys.exit(EXIT_PROBLEM)
     except OSError as error:
         click.echo(_("Error: {message}", message=f"{error.strerror}: {error.filename}"), err=True)
         sys.exit(EXIT_PROBLEM)

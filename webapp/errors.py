@@ -3,7 +3,10 @@
 Error pages say what went wrong in the user's language and nothing more: no
 stack trace, no SQL, no personal data. Unexpected errors are logged with the
 request path only (never form contents), so nothing a user typed -- a child's
-name, an ID number -- reaches a log line.
+name, an ID number -- reaches a log line. A database error, whether raised by the
+view or by the request's commit (``webapp.boundary``), is logged by its kind and
+SQLSTATE only: its message quotes SQL, and the database's may quote values. A lost
+race answers 409; a database that is gone still gets the app's own error page.
 """
 
 from __future__ import annotations
@@ -11,13 +14,21 @@ from __future__ import annotations
 import logging
 import traceback
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
 from core.i18n import N_, gettext
 from webapp.api import is_api_request
+from webapp.extensions import db, login_manager
 
 log = logging.getLogger("specialfund.web")
 
@@ -36,8 +47,43 @@ TITLES = {
 
 def _page(status: int, message: str):  # type: ignore[no-untyped-def]
     title = gettext(TITLES.get(status, TITLES[400]))
-    return render_template("errors/error.html", status=status, title=title,
-                           message=message), status
+    try:
+        return render_template("errors/error.html", status=status, title=title,
+                               message=message), status
+    except SQLAlchemyError:
+        # The page's header names the signed-in user, read from the database; without
+        # one, the page is shown as to a visitor rather than not at all.
+        db.rollback_request()
+        _as_visitor()
+        return render_template("errors/error.html", status=status, title=title,
+                               message=message), status
+
+
+def _as_visitor() -> None:
+    g._login_user = login_manager.anonymous_user()  # flask-login's user for this request
+
+
+# SQLSTATEs of a transaction that lost a race and may simply be tried again:
+# serialization failure, deadlock, lock not available.
+RETRY_STATES = frozenset({"40001", "40P01", "55P03"})
+SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def _sqlstate(error: SQLAlchemyError) -> str | None:
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def _lost_a_race(error: SQLAlchemyError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    busy = getattr(getattr(error, "orig", None), "sqlite_errorcode", None) in SQLITE_BUSY
+    return busy or _sqlstate(error) in RETRY_STATES
+
+
+def _where(error: BaseException) -> str:
+    return "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
+                     for f in traceback.extract_tb(error.__traceback__)[-6:])
 
 
 def _answer(status: int, message: str):  # type: ignore[no-untyped-def]
@@ -74,12 +120,33 @@ def init_app(app: Flask) -> None:
         }
         return _answer(status, messages.get(status, gettext("Please check what you entered.")))
 
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(error: SQLAlchemyError):  # type: ignore[no-untyped-def]
+        # The kind of error and its SQLSTATE, never its message: SQLAlchemy's quotes the
+        # statement, and the database's may quote the values (a name, an ID number).
+        db.rollback_request()
+        if _lost_a_race(error):
+            log.warning("database conflict %s (SQLSTATE %s) on %s %s at %s",
+                        type(error).__name__, _sqlstate(error), request.method, request.path,
+                        _where(error))
+            return _answer(409, gettext("The change clashes with what is saved now, most "
+                                        "likely because someone changed the same records at "
+                                        "the same moment. Nothing was saved; reload the page "
+                                        "and try again."))
+        log.error("database error %s (SQLSTATE %s) on %s %s at %s", type(error).__name__,
+                  _sqlstate(error), request.method, request.path, _where(error))
+        if isinstance(error, OperationalError | InterfaceError) or (
+                isinstance(error, DBAPIError) and error.connection_invalidated):
+            _as_visitor()  # the signed-in user cannot be read back now
+        return _answer(500, gettext("The database did not answer. Check whether your last "
+                                    "change was saved before you repeat it, or tell the "
+                                    "system administrator."))
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
         # Where it failed, but not the exception's message: that may quote input or SQL.
-        frames = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
-                           for f in traceback.extract_tb(error.__traceback__)[-6:])
+        db.rollback_request()
         log.error("unexpected %s on %s %s at %s", type(error).__name__, request.method,
-                  request.path, frames)
+                  request.path, _where(error))
         return _answer(500, gettext("The error has been recorded. Nothing was changed; "
                                     "please try again or tell the system administrator."))

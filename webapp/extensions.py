@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import begin_write, make_engine, make_session_factory, transaction
@@ -25,6 +26,8 @@ class Database:
 
     A request that may write begins its transaction as a writer; the request
     commits once when it succeeds and rolls back when it fails (STYLE habit 7).
+    The one commit point is ``commit_request``, called by the request boundary
+    (``webapp.boundary``) inside the error mapping, never by an ``after_request`` hook.
     """
 
     def __init__(self) -> None:
@@ -41,7 +44,6 @@ class Database:
         keep_protector(factory, Protector(str(app.config["DATA_KEY"]).encode(),
                                           str(app.config["HASH_KEY"]).encode()))
         app.extensions["specialfund.db"] = (engine, factory)
-        app.after_request(self._finish)
         app.teardown_request(self._close)
 
     @property
@@ -61,23 +63,29 @@ class Database:
             g.db_session = session
         return g.db_session
 
-    def _finish(self, response):  # type: ignore[no-untyped-def]
-        session = g.pop("db_session", None)
+    def commit_request(self, response: Response) -> None:
+        """Commit the request's work: only a request that may write and succeeded (a
+        refusal that answers 4xx keeps nothing), only when it opened a session. A
+        read costs no commit; its session is closed at teardown."""
+        session = g.get("db_session")
+        if session is not None and request.method in WRITE_METHODS \
+                and response.status_code < 400:
+            session.commit()
+
+    def rollback_request(self) -> None:
+        """Undo the request's work before an error is answered. The session stays open,
+        so the error page may still read (the signed-in user) if the database answers;
+        a database that is gone is no reason to fail here."""
+        session = g.get("db_session")
         if session is not None:
-            try:
-                if request.method in WRITE_METHODS and response.status_code < 400:
-                    session.commit()
-                else:
-                    session.rollback()
-            finally:
-                session.close()
-        return response
+            with suppress(SQLAlchemyError):
+                session.rollback()
 
     def _close(self, _error: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:  # the request failed before a response was made
-            session.rollback()
-            session.close()
+        if session is not None:  # whatever was not committed is rolled back
+            with suppress(SQLAlchemyError):
+                session.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -156,7 +156,7 @@ def test_return_and_resubmit_keeps_history(world, draft):
 def test_rejection(world, checked):
     world.run("fin1", ops.reject, checked, reason="不符合资助条件")
     assert state_of(world, checked) == "rejected"
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Conflict):  # finance approves, but not a rejected project
         world.run("fin1", ops.approve, checked, amount="1", no_conflict=True)
 
 
@@ -229,6 +229,39 @@ def test_tranche_steps_in_order_and_by_the_right_people(world, approved):
     world.run("co", ops.pay_tranche, approved, seq=1, bank_ref="ZF-1")
     with pytest.raises(InvalidInput):
         world.run("ca", ops.request_tranche, approved, seq=7)
+
+
+def test_doing_again_what_is_already_done_is_a_conflict_that_says_so(world, factory):
+    pid = world.run("ca", ops.create_project, data=project_input(
+        requested_amount="50000", budget=[("助学金", "50000")],
+        tranches=[(dt.date(2026, 7, 10), "50000", "none")], progress_report_due=None))
+    world.run("ca", ops.submit, pid)
+    with pytest.raises(Conflict):  # submitted already
+        world.run("ca", ops.submit, pid)
+    world.run("co", ops.check, pid, no_conflict=True)
+    world.run("fin1", ops.approve, pid, amount="50000", no_conflict=True)
+    world.run("ca", ops.request_tranche, pid, seq=1)
+    world.run("fin1", ops.approve_tranche, pid, seq=1, no_conflict=True)
+    world.run("co", ops.pay_tranche, pid, seq=1, bank_ref="ZF-1")
+    assert state_of(world, pid) == "paid"
+    for payer in ("co", "co2"):  # the payer again, or a colleague who did not know
+        with pytest.raises(Conflict) as caught:
+            world.run(payer, ops.pay_tranche, pid, seq=1, bank_ref="ZF-1-again")
+        assert caught.value.message_id == "Tranche {seq} has already been paid."
+    with pytest.raises(PermissionDenied):  # still nobody else's step to take
+        world.run("aud", ops.pay_tranche, pid, seq=1, bank_ref="ZF-1-again")
+    with world.reading(pid) as p:
+        final = next(r.id for r in p.reports if r.kind == "final")
+    world.run("ca", ops.file_report, pid, report_id=final, body="完成", spent_amount="50000")
+    world.run("fin2", ops.accept_report, pid, report_id=final)
+    world.run("fin1", ops.close, pid)
+    with pytest.raises(Conflict):
+        world.run("fin2", ops.close, pid)
+    with factory() as session:
+        assert session.execute(select(AuditRecord.action).where(
+            AuditRecord.action.in_(["project.pay_tranche", "project.close"]))
+            .order_by(AuditRecord.id)).scalars().all() == ["project.pay_tranche", "project.close"]
+        assert verify_fund(session, find_fund(session, "YJQ")).ok
 
 
 def test_reports_are_flagged_overdue_and_can_be_returned(world, approved):

@@ -7,6 +7,8 @@ import hashlib
 import subprocess
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.actors import Actor
 from core.db import transaction
@@ -15,6 +17,8 @@ from core.money import ZERO, format_cny
 from ledger.balances import balances
 from ledger.journal import find_fund
 from reports import annual
+from reports.models import AnnualReport
+from tests.grants.test_race import ROUNDS, race
 
 FINANCE = Actor("fin", "finance", fund="YJQ")
 NARRATIVE = {"overview": "本基金运行平稳。", "work": "开展助学项目。", "finance": "收支见报表。",
@@ -110,3 +114,19 @@ def test_only_the_funds_finance_prepares_it_and_only_when_complete(factory, book
         annual.publish(s, FINANCE, annual.report_for(s, FINANCE, "YJQ", 2025))
     with pytest.raises(InvalidInput), transaction(factory) as s:
         annual.report_for(s, FINANCE, "YJQ", 2026, create=True)  # the year is not over
+
+
+@pytest.mark.slow
+def test_finance_users_starting_a_years_report_at_once_make_one_report(database_url, world,
+                                                                      factory):
+    def start(session: Session, worker: int, attempt: int) -> None:
+        actor = world["fin1" if worker == 0 else "fin2"]
+        report = annual.report_for(session, actor, "YJQ", 2015 + attempt, create=True)
+        annual.save_narrative(session, actor, report, {"overview": f"第{worker}位的概述"})
+
+    errors = race(database_url, start)
+    assert not errors, [type(e).__name__ for e in errors]
+    with factory() as session:
+        years = session.execute(select(AnnualReport.year).order_by(AnnualReport.year)
+                                ).scalars().all()
+    assert years == [2015 + n for n in range(ROUNDS)]

@@ -136,3 +136,30 @@ def test_demo_verifies_and_a_direct_sql_edit_is_named(run, engine):
     assert "FAILED AYX" in out and "#3" in out and out.count("OK ") == 5
     status, out, _ = run("audit", "verify")
     assert status == 1 and "#42" in out
+
+
+def test_a_database_failure_is_one_line_that_quotes_no_sql(run, fund, engine, monkeypatch):
+    with engine.begin() as conn:  # the database refuses every new entry, naming its values
+        conn.execute(text("CREATE TABLE guard_keys (k VARCHAR(40) PRIMARY KEY)"))
+        conn.execute(text("CREATE TABLE commit_guard (k VARCHAR(40) REFERENCES guard_keys (k) "
+                          "DEFERRABLE INITIALLY DEFERRED)"))
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("CREATE TRIGGER guard AFTER INSERT ON journal_entries "
+                              "BEGIN INSERT INTO commit_guard VALUES (NEW.narration); END"))
+        else:
+            conn.execute(text("CREATE FUNCTION guard() RETURNS trigger LANGUAGE plpgsql AS "
+                              "$$ BEGIN INSERT INTO commit_guard VALUES (NEW.narration); "
+                              "RETURN NEW; END $$"))
+            conn.execute(text("CREATE TRIGGER guard AFTER INSERT ON journal_entries "
+                              "FOR EACH ROW EXECUTE FUNCTION guard()"))
+    status, out, err = run("ledger", "post", "seed", "--fund", fund, "--amount", "100",
+                           "--date", "2025-01-05", "--doc-no", "资财〔2025〕99号",
+                           "--narration", "张小明的种子资金")
+    assert status == 1 and err.startswith("Error: the database failed (IntegrityError)")
+    assert len(err.strip().splitlines()) == 1
+    assert "张小明" not in out + err and "INSERT" not in err and "commit_guard" not in err
+    assert run("ledger", "balances", "--fund", fund)[1].count("¥100.00") == 0
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/gone")
+    status, _out, err = run("ledger", "balances", "--fund", fund)
+    assert status == 1 and err.startswith("Error: the database failed (OperationalError)")
+
