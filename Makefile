@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Local development: the three keys are generated once into instance/secrets.toml.
+# Everywhere else they must be given (docs/operations.md).
+run: export SPECIALFUND_ENV := development
 run: setup system
 	$(BIN)/specialfund init
 	$(BIN)/specialfund demo --if-empty
