@@ -22,7 +22,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from webapp import errors, i18n  # noqa: PLC0415
+    from webapp import errors, i18n, responses  # noqa: PLC0415
     from webapp.admin.routes import bp as admin_bp  # noqa: PLC0415
     from webapp.annual.routes import bp as annual_bp  # noqa: PLC0415
     from webapp.api.routes import bp as api_bp  # noqa: PLC0415
@@ -42,6 +42,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     login_manager.session_protection = "strong"
     i18n.init_app(app)
     errors.init_app(app)
+    responses.init_app(app)
     for blueprint in (auth_bp, main_bp, projects_bp, money_bp, annual_bp, audits_bp,
                       downloads_bp, admin_bp, public_bp, api_bp):
         app.register_blueprint(blueprint)
@@ -53,8 +54,6 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return app

@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         commands,
         key_commands,
         money_commands,
+        serving,
     )
     from webapp.extensions import db  # noqa: PLC0415
 

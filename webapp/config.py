@@ -88,6 +88,15 @@ def keys_from_environment(instance: Path) -> dict[str, str]:
     return keys
 
 
+def _whole_number(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise ConfigurationError("{name} must be a whole number of 0 or more.", name=name)
+    return int(value)
+
+
 def from_environment(instance_path: str) -> dict[str, object]:
     instance = Path(instance_path)
     keys = keys_from_environment(instance)
@@ -111,4 +120,10 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "PER_PAGE": 20,
         # Rendered public pages kept per server process (webapp.public.page_cache); 0: none.
         "PUBLIC_PAGE_CACHE": int(os.environ.get("SPECIALFUND_PUBLIC_PAGE_CACHE") or 64),
+        # How long browsers and proxies may keep a public page (webapp.responses).
+        "PUBLIC_MAX_AGE": _whole_number("SPECIALFUND_PUBLIC_MAX_AGE", 60),
+        # Behind N reverse proxies, trust their X-Forwarded-For/-Proto (werkzeug ProxyFix).
+        "PROXY_HOPS": _whole_number("SPECIALFUND_PROXY_HOPS", 0),
+        # Strict-Transport-Security max-age, once the site is served over https only.
+        "HSTS_SECONDS": _whole_number("SPECIALFUND_HSTS_SECONDS", 0),
     }
