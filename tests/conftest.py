@@ -114,6 +114,9 @@ def instance_folder(tmp_path, monkeypatch):
 
     data_key, hash_key = generate_keys()
     monkeypatch.delenv("SPECIALFUND_ENV", raising=False)
+    # Tests make many requests from one address; tests/webapp/test_rate_limits.py turns
+    # the limits on for its own apps.
+    monkeypatch.setenv("SPECIALFUND_RATE_LIMITS", "0")
     monkeypatch.setenv("SPECIALFUND_INSTANCE", str(tmp_path / "instance"))
     monkeypatch.setenv("SECRET_KEY", "test-secret-key-" * 4)
     monkeypatch.setenv("SPECIALFUND_DATA_KEY", data_key)

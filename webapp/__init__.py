@@ -22,7 +22,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from webapp import errors, i18n, responses  # noqa: PLC0415
+    from webapp import errors, i18n, limits, responses  # noqa: PLC0415
     from webapp.admin.routes import bp as admin_bp  # noqa: PLC0415
     from webapp.annual.routes import bp as annual_bp  # noqa: PLC0415
     from webapp.api.routes import bp as api_bp  # noqa: PLC0415
@@ -42,11 +42,12 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     login_manager.session_protection = "strong"
     i18n.init_app(app)
     errors.init_app(app)
-    responses.init_app(app)
     for blueprint in (auth_bp, main_bp, projects_bp, money_bp, annual_bp, audits_bp,
                       downloads_bp, admin_bp, public_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # signed in by token only, never by cookie: nothing to forge
+    limits.init_app(app)  # after the language is chosen, before a public page's 304
+    responses.init_app(app)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

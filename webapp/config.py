@@ -126,4 +126,15 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "PROXY_HOPS": _whole_number("SPECIALFUND_PROXY_HOPS", 0),
         # Strict-Transport-Security max-age, once the site is served over https only.
         "HSTS_SECONDS": _whole_number("SPECIALFUND_HSTS_SECONDS", 0),
+        # Rate limits (webapp.limits): counters in Redis when REDIS_URL is set, else in
+        # each process's memory; the limits in Flask-Limiter's notation.
+        "RATE_LIMITS": os.environ.get("SPECIALFUND_RATE_LIMITS", "1").strip() != "0",
+        "RATE_LIMIT_STORAGE": os.environ.get("REDIS_URL") or "memory://",
+        "RATE_LIMIT_KEY_PREFIX": "specialfund",
+        "RATE_LIMIT_SIGN_IN": os.environ.get("SPECIALFUND_LIMIT_SIGN_IN")
+        or "30 per minute; 300 per hour",
+        "RATE_LIMIT_SIGN_IN_FAILURES": os.environ.get("SPECIALFUND_LIMIT_SIGN_IN_FAILURES")
+        or "5 per 15 minutes",
+        "RATE_LIMIT_API": os.environ.get("SPECIALFUND_LIMIT_API") or "300 per minute",
+        "RATE_LIMIT_PUBLIC": os.environ.get("SPECIALFUND_LIMIT_PUBLIC") or "120 per minute",
     }

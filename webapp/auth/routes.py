@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -47,6 +57,7 @@ def login():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         user = authenticate(db.session, form.username.data or "", form.password.data or "")
         if user is None:
+            g.sign_in_failed = True  # counted against this account from this address (limits)
             flash(gettext("Wrong user name or password, or the account is locked for a while "
                           "after repeated failures."), "error")
             return render_template("auth/login.html", form=form), 200
