@@ -228,3 +228,13 @@ def test_servers_sharing_redis_share_the_counters(database_url, instance_folder,
         assert sign_in(app.test_client(), STRANGER, "fin1", "wrong-guess-1").status_code == 200
     assert sign_in(second.test_client(), STRANGER, "fin1", PASSWORD).status_code == 429
     assert sign_in(second.test_client(), USER, "fin1", PASSWORD).status_code == 302
+
+
+def test_an_unreachable_redis_falls_back_to_memory(database_url, instance_folder, world):
+    """Redis down: each worker counts in its own memory; no request fails for it."""
+    app = limited(database_url, RATE_LIMIT_STORAGE="redis://127.0.0.1:1/0")
+    db.dispose_all()
+    visitor = {"REMOTE_ADDR": STRANGER}
+    for _ in range(3):
+        assert app.test_client().get("/public/", environ_base=visitor).status_code == 200
+    assert app.test_client().get("/public/", environ_base=visitor).status_code == 429
