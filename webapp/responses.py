@@ -55,17 +55,17 @@ def _may_be_public() -> bool:
 def public_validators() -> tuple[str, dt.datetime]:
     """The ETag and the last-modified moment of every public page now: they change
     whenever anything the public site shows may have changed."""
-    head = db.session.execute(select(AuditHead.last_id, AuditHead.last_hash)
-                              .where(AuditHead.id == 1)).first()
+    row = db.session.execute(
+        select(AuditHead.last_hash, AuditRecord.at)
+        .outerjoin(AuditRecord, AuditRecord.id == AuditHead.last_id)
+        .where(AuditHead.id == 1)).first()
+    head, at = (row.last_hash, row.at) if row is not None else (None, None)
+    g.public_audit_head = head  # the page cache need not read it again (public.routes)
     today = clock.today()
     modified = dt.datetime.combine(today, dt.time.min, tzinfo=clock.CST)
-    if head is not None:
-        at = db.session.execute(select(AuditRecord.at).where(AuditRecord.id == head.last_id)
-                                ).scalar()
-        if at is not None:
-            modified = max(modified, dt.datetime.fromisoformat(at))
-    state = "|".join((_version(), head.last_hash if head else "", today.isoformat(),
-                      str(get_locale())))
+    if at is not None:
+        modified = max(modified, dt.datetime.fromisoformat(at))
+    state = "|".join((_version(), head or "", today.isoformat(), str(get_locale())))
     return hashlib.sha256(state.encode()).hexdigest()[:32], modified.replace(microsecond=0)
 
 
