@@ -156,12 +156,15 @@ def test_the_limits_follow_the_client_address_only_behind_a_configured_proxy(
         database_url, instance_folder, world):
     proxied = limited(database_url, PROXY_HOPS=1)
     direct = limited(database_url)
-    db.dispose_all()
-    for app, expected in ((proxied, 200), (direct, 429)):
-        for n in range(3):
-            app.test_client().get("/public/", headers={"X-Forwarded-For": f"192.0.2.{n}"})
-        fourth = app.test_client().get("/public/", headers={"X-Forwarded-For": "192.0.2.99"})
-        assert fourth.status_code == expected
+    try:
+        for app, expected in ((proxied, 200), (direct, 429)):
+            for n in range(3):
+                app.test_client().get("/public/", headers={"X-Forwarded-For": f"192.0.2.{n}"})
+            fourth = app.test_client().get("/public/",
+                                           headers={"X-Forwarded-For": "192.0.2.99"})
+            assert fourth.status_code == expected
+    finally:
+        db.dispose_all()
 
 
 def test_a_malformed_limit_is_refused_at_start(database_url, instance_folder, monkeypatch):
@@ -215,7 +218,13 @@ def test_servers_sharing_redis_share_the_counters(database_url, instance_folder,
     settings = {"RATE_LIMIT_STORAGE": f"redis://{REDIS[0]}:{REDIS[1]}/0",
                 "RATE_LIMIT_KEY_PREFIX": prefix}
     first, second = limited(database_url, **settings), limited(database_url, **settings)
-    db.dispose_all()
+    try:
+        share(first, second, redis_client, prefix)
+    finally:
+        db.dispose_all()
+
+
+def share(first, second, redis_client, prefix: str) -> None:
     visitor = {"REMOTE_ADDR": STRANGER}
     assert first.test_client().get("/public/", environ_base=visitor).status_code == 200
     assert second.test_client().get("/public/", environ_base=visitor).status_code == 200
@@ -233,8 +242,10 @@ def test_servers_sharing_redis_share_the_counters(database_url, instance_folder,
 def test_an_unreachable_redis_falls_back_to_memory(database_url, instance_folder, world):
     """Redis down: each worker counts in its own memory; no request fails for it."""
     app = limited(database_url, RATE_LIMIT_STORAGE="redis://127.0.0.1:1/0")
-    db.dispose_all()
     visitor = {"REMOTE_ADDR": STRANGER}
-    for _ in range(3):
-        assert app.test_client().get("/public/", environ_base=visitor).status_code == 200
-    assert app.test_client().get("/public/", environ_base=visitor).status_code == 429
+    try:
+        for _ in range(3):
+            assert app.test_client().get("/public/", environ_base=visitor).status_code == 200
+        assert app.test_client().get("/public/", environ_base=visitor).status_code == 429
+    finally:
+        db.dispose_all()
