@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Local development: the three keys are generated once into instance/secrets.toml.
+# Everywhere else they must be given (docs/operations.md).
+run: export SPECIALFUND_ENV := development
 run: setup system
 	$(BIN)/specialfund init
 	$(BIN)/specialfund demo --if-empty
@@ -64,7 +67,7 @@ test: lint system
 # the new entries in core/translations/zh_CN/LC_MESSAGES/messages.po.
 KEYWORDS := -k _ -k gettext -k N_ -k InvalidInput:1 -k NotFound:1 -k Conflict:1 \
 	-k PermissionDenied:1 -k PeriodLocked:1 -k DomainError:1 -k RuleViolation:2 \
-	-k Violation:2 -k clean_text:2 -k lazy_gettext -k ApiProblem:3
+	-k Violation:2 -k clean_text:2 -k lazy_gettext -k ApiProblem:3 -k ConfigurationError:1
 translations: setup
 	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg $(KEYWORDS) \
 		-o core/translations/messages.pot core audit ledger grants reports webapp

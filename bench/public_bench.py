@@ -684,6 +684,8 @@ def profile_request(database_url: str, instance: Path, path: str, out: Path) -> 
     cProfile (after one unprofiled request; page cache off, so the page is rendered);
     the top of the profile as text."""
     os.environ.setdefault("SPECIALFUND_INSTANCE", str(instance))
+    os.environ.setdefault("SPECIALFUND_ENV", "development")  # keys of the bench's own instance
+    os.environ.setdefault("SPECIALFUND_RATE_LIMITS", "0")
     from webapp import create_app
 
     app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False,
@@ -885,6 +887,7 @@ def serve_public(args: argparse.Namespace, url: str, workdir: Path, *,
         "DATABASE_URL": url, "SESSION_COOKIE_SECURE": "0", "SECRET_KEY": secrets.token_hex(32),
         "SPECIALFUND_DATA_KEY": data_key, "SPECIALFUND_HASH_KEY": hash_key,
         "SPECIALFUND_INSTANCE": str(instance),
+        "SPECIALFUND_RATE_LIMITS": "0",  # one client measures throughput, not the limits
         **({} if page_cache else {"SPECIALFUND_PUBLIC_PAGE_CACHE": "0"})})
     port = free_port()
     command = [venv_tool("gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",

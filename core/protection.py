@@ -4,6 +4,12 @@ The keys come from configuration (``SPECIALFUND_DATA_KEY`` for Fernet encryption
 ``SPECIALFUND_HASH_KEY`` for the HMAC of ID numbers) and never from the database.
 The keyed hash lets the system find the same child in two projects, in any county,
 without decrypting anything; without the key the hash reveals nothing.
+
+The data key may be several Fernet keys separated by commas, newest first: values are
+encrypted with the newest and read with any of them, so a key can be replaced while
+the servers run; ``rotate_encrypted`` then re-encrypts every stored value with the
+newest key (``specialfund keys rotate-data``), after which the old key can go.
+Encrypted columns are the binary columns whose names end in ``_ct``.
 """
 
 from __future__ import annotations
@@ -12,9 +18,13 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Column, LargeBinary, MetaData, Table, select, update
+from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 
@@ -56,17 +66,41 @@ def mask_id(number: str) -> str:
     return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
+def data_keys(value: bytes | str) -> list[bytes]:
+    """The Fernet keys of a data-key setting: one key, or several separated by commas,
+    newest first. Raises ValueError naming the position of a key that is not one."""
+    raw = value.encode("ascii") if isinstance(value, str) else value
+    keys = [k.strip() for k in raw.split(b",")]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ValueError(position) from None
+    return keys
+
+
 @dataclass(frozen=True)
 class Protector:
-    data_key: bytes
+    data_key: bytes  # one Fernet key, or several separated by commas, newest first
     hash_key: bytes
 
+    @cached_property
+    def _fernet(self) -> MultiFernet:
+        return MultiFernet([Fernet(key) for key in data_keys(self.data_key)])
+
     def encrypt(self, text: str) -> bytes:
-        return Fernet(self.data_key).encrypt(text.encode("utf-8"))
+        return self._fernet.encrypt(text.encode("utf-8"))
 
     def decrypt(self, token: bytes) -> str:
         try:
-            return Fernet(self.data_key).decrypt(token).decode("utf-8")
+            return self._fernet.decrypt(token).decode("utf-8")
+        except InvalidToken:
+            raise InvalidInput("Protected data cannot be read with the configured key.") from None
+
+    def rotate(self, token: bytes) -> bytes:
+        """The same value encrypted with the newest key (read with any configured key)."""
+        try:
+            return self._fernet.rotate(token)
         except InvalidToken:
             raise InvalidInput("Protected data cannot be read with the configured key.") from None
 
@@ -78,3 +112,37 @@ class Protector:
 def generate_keys() -> tuple[str, str]:
     """A fresh (data key, hash key) pair, for set-up."""
     return Fernet.generate_key().decode("ascii"), Fernet.generate_key().decode("ascii")
+
+
+def encrypted_columns(metadata: MetaData) -> list[tuple[Table, list[Column[bytes]]]]:
+    """Every table with encrypted columns (binary, named ``*_ct``), and those columns."""
+    found = []
+    for table in metadata.sorted_tables:
+        columns = [c for c in table.columns
+                   if c.name.endswith("_ct") and isinstance(c.type, LargeBinary)]
+        if columns:
+            found.append((table, columns))
+    return found
+
+
+def rotate_encrypted(session: Session, protector: Protector,
+                     metadata: MetaData) -> Counter[str]:
+    """Re-encrypt every stored protected value with the newest data key, in the caller's
+    transaction; returns how many values of each ``table.column`` were re-encrypted.
+    A value no configured key can read stops the whole rotation (nothing is changed)."""
+    counts: Counter[str] = Counter()
+    for table, columns in encrypted_columns(metadata):
+        keys = list(table.primary_key.columns)
+        query = select(*keys, *columns).order_by(*keys)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in session.execute(query).mappings():
+            values = {}
+            for column in columns:
+                if row[column] is not None:
+                    values[column.name] = protector.rotate(bytes(row[column]))
+                    counts[f"{table.name}.{column.name}"] += 1
+            if values:
+                session.execute(update(table).where(*(k == row[k] for k in keys))
+                                .values(**values))
+    return counts

@@ -114,12 +114,17 @@ def session(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture(autouse=True)
 def instance_folder(tmp_path, monkeypatch):
-    """Each test's own instance folder and keys: nothing touches the checkout's instance/."""
+    """Each test's own instance folder and keys: nothing touches the checkout's instance/.
+    Tests run as production does (keys required, none generated)."""
     from core.protection import generate_keys
 
     data_key, hash_key = generate_keys()
+    monkeypatch.delenv("SPECIALFUND_ENV", raising=False)
+    # Tests make many requests from one address; tests/webapp/test_rate_limits.py turns
+    # the limits on for its own apps.
+    monkeypatch.setenv("SPECIALFUND_RATE_LIMITS", "0")
     monkeypatch.setenv("SPECIALFUND_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("SECRET_KEY", "test-secret-key")
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key-" * 4)
     monkeypatch.setenv("SPECIALFUND_DATA_KEY", data_key)
     monkeypatch.setenv("SPECIALFUND_HASH_KEY", hash_key)
     return tmp_path / "instance"

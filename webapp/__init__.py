@@ -23,7 +23,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from webapp import errors, i18n  # noqa: PLC0415
+    from webapp import errors, i18n, limits, responses  # noqa: PLC0415
     from webapp.admin.routes import bp as admin_bp  # noqa: PLC0415
     from webapp.annual.routes import bp as annual_bp  # noqa: PLC0415
     from webapp.api.routes import bp as api_bp  # noqa: PLC0415
@@ -48,6 +48,8 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
                       downloads_bp, admin_bp, public_bp, withdrawals_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # signed in by token only, never by cookie: nothing to forge
+    limits.init_app(app)  # after the language is chosen, before a public page's 304
+    responses.init_app(app)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
@@ -55,8 +57,6 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return app

@@ -74,7 +74,15 @@ def _create_app():  # type: ignore[no-untyped-def]
     return create_app()
 
 
-cli = FlaskGroup(
+class Console(FlaskGroup):
+    """Flask's command group, whose help lists the commands without building the app:
+    the app refuses to start without its keys, and ``keys generate`` is how to get them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)
+
+
+cli = Console(
     name="specialfund",
     create_app=_create_app,
     add_default_commands=True,
@@ -102,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     from webapp import (  # noqa: F401, PLC0415 - registers the commands
         bank_commands,
         commands,
+        key_commands,
         money_commands,
+        serving,
     )
     from webapp.extensions import db  # noqa: PLC0415
 

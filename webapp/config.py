@@ -1,9 +1,11 @@
 """Configuration from the environment, with an embedded SQLite default.
 
 Secrets (the session key and the two keys that protect children's data) come from
-the environment in production. For a local install they are generated once into
-``instance/secrets.toml`` (mode 0600) so that `make run` works out of the box;
-they are never stored in the database.
+the environment, and the app and the console refuse to start when one is missing or
+malformed: a key silently generated on one server of several would make that server
+unable to read the others' data or sessions. Only local development
+(``SPECIALFUND_ENV=development``, which `make run` sets) generates missing keys, once,
+into ``instance/secrets.toml`` (mode 0600). Keys are never stored in the database.
 """
 
 from __future__ import annotations
@@ -13,43 +15,105 @@ import secrets
 import tomllib
 from pathlib import Path
 
-from core.protection import generate_keys
+from core.errors import DomainError
+from core.protection import data_keys, generate_keys
+
+KEY_NAMES = ("SECRET_KEY", "SPECIALFUND_DATA_KEY", "SPECIALFUND_HASH_KEY")
+MIN_KEY = 32  # characters of SECRET_KEY and SPECIALFUND_HASH_KEY
+
+
+class ConfigurationError(DomainError):
+    """The app cannot start as configured; the message names the setting."""
+
+    code = "configuration"
+    http_status = 500
+
+
+def is_development() -> bool:
+    """Local development is declared, never assumed: ``SPECIALFUND_ENV=development``."""
+    return os.environ.get("SPECIALFUND_ENV", "").strip().lower() == "development"
+
+
+def new_keys() -> dict[str, str]:
+    """A fresh set of the three keys, for ``specialfund keys generate`` and local use."""
+    data_key, hash_key = generate_keys()
+    return {"SECRET_KEY": secrets.token_hex(32), "SPECIALFUND_DATA_KEY": data_key,
+            "SPECIALFUND_HASH_KEY": hash_key}
+
+
+def check_keys(keys: dict[str, str]) -> None:
+    """Refuse a key that is too short or not of its kind, naming it (never its value)."""
+    for name in ("SECRET_KEY", "SPECIALFUND_HASH_KEY"):
+        value = keys[name]
+        if len(value) < MIN_KEY or any(c.isspace() or c == "," for c in value):
+            raise ConfigurationError(
+                "{name} must be at least {n} characters without spaces or commas; "
+                "make one with “specialfund keys generate”.", name=name, n=MIN_KEY)
+    try:
+        data_keys(keys["SPECIALFUND_DATA_KEY"])
+    except (ValueError, UnicodeError) as error:
+        position = error.args[0] if error.args and isinstance(error.args[0], int) else 1
+        raise ConfigurationError(
+            "SPECIALFUND_DATA_KEY: key {n} is not a Fernet key (32 bytes in url-safe base64, "
+            "44 characters); several keys are separated by commas, newest first.",
+            n=position) from None
 
 
 def _instance_secrets(instance: Path) -> dict[str, str]:
     path = instance / "secrets.toml"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        data_key, hash_key = generate_keys()
+        keys = new_keys()
         path.write_text(
-            "# Generated for this installation. Keep it out of backups of the database:\n"
+            "# Generated for local development. Keep it out of backups of the database:\n"
             "# the data key decrypts children's personal data.\n"
-            f'SECRET_KEY = "{secrets.token_hex(32)}"\n'
-            f'SPECIALFUND_DATA_KEY = "{data_key}"\n'
-            f'SPECIALFUND_HASH_KEY = "{hash_key}"\n', encoding="utf-8")
+            + "".join(f'{name} = "{keys[name]}"\n' for name in KEY_NAMES), encoding="utf-8")
         path.chmod(0o600)
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-def _minutes(name: str, default: int) -> int:
-    value = os.environ.get(name) or str(default)
-    if not (value.isascii() and value.isdigit() and int(value) >= 1):
-        raise ValueError(f"{name} is a whole number of minutes from 1, not {value[:20]!r}.")
+def keys_from_environment(instance: Path) -> dict[str, str]:
+    """The three keys, checked. Outside local development each must be set."""
+    keys = {name: os.environ.get(name, "").strip() for name in KEY_NAMES}
+    missing = [name for name, value in keys.items() if not value]
+    if missing and not is_development():
+        raise ConfigurationError(
+            "{names} not set. Outside local development every server needs the same three "
+            "keys: make them once with “specialfund keys generate” (on a developer's machine, "
+            "SPECIALFUND_ENV=development generates them).", names=", ".join(missing))
+    if missing:
+        local = _instance_secrets(instance)
+        keys.update({name: local[name] for name in missing})
+    check_keys(keys)
+    return keys
+
+
+def _whole_number(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise ConfigurationError("{name} must be a whole number of 0 or more.", name=name)
     return int(value)
+
+
+def _minutes(name: str, default: int) -> int:
+    value = _whole_number(name, default)
+    if value < 1:
+        raise ConfigurationError("{name} is a whole number of minutes from 1.", name=name)
+    return value
 
 
 def from_environment(instance_path: str) -> dict[str, object]:
     instance = Path(instance_path)
-    local = {}
-    needed = ("SECRET_KEY", "SPECIALFUND_DATA_KEY", "SPECIALFUND_HASH_KEY")
-    if not all(os.environ.get(k) for k in needed):
-        local = _instance_secrets(instance)
+    keys = keys_from_environment(instance)
     sqlite = f"sqlite:///{instance / 'specialfund.db'}"
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL") or sqlite,
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or local["SECRET_KEY"],
-        "DATA_KEY": os.environ.get("SPECIALFUND_DATA_KEY") or local["SPECIALFUND_DATA_KEY"],
-        "HASH_KEY": os.environ.get("SPECIALFUND_HASH_KEY") or local["SPECIALFUND_HASH_KEY"],
+        "ENVIRONMENT": "development" if is_development() else "production",
+        "SECRET_KEY": keys["SECRET_KEY"],
+        "DATA_KEY": keys["SPECIALFUND_DATA_KEY"],
+        "HASH_KEY": keys["SPECIALFUND_HASH_KEY"],
         "ATTACHMENTS_DIR": str(instance / "attachments"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -65,4 +129,21 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "PER_PAGE": 20,
         # Rendered public pages kept per server process (webapp.public.page_cache); 0: none.
         "PUBLIC_PAGE_CACHE": int(os.environ.get("SPECIALFUND_PUBLIC_PAGE_CACHE") or 64),
+        # How long browsers and proxies may keep a public page (webapp.responses).
+        "PUBLIC_MAX_AGE": _whole_number("SPECIALFUND_PUBLIC_MAX_AGE", 60),
+        # Behind N reverse proxies, trust their X-Forwarded-For/-Proto (werkzeug ProxyFix).
+        "PROXY_HOPS": _whole_number("SPECIALFUND_PROXY_HOPS", 0),
+        # Strict-Transport-Security max-age, once the site is served over https only.
+        "HSTS_SECONDS": _whole_number("SPECIALFUND_HSTS_SECONDS", 0),
+        # Rate limits (webapp.limits): counters in Redis when REDIS_URL is set, else in
+        # each process's memory; the limits in Flask-Limiter's notation.
+        "RATE_LIMITS": os.environ.get("SPECIALFUND_RATE_LIMITS", "1").strip() != "0",
+        "RATE_LIMIT_STORAGE": os.environ.get("REDIS_URL") or "memory://",
+        "RATE_LIMIT_KEY_PREFIX": "specialfund",
+        "RATE_LIMIT_SIGN_IN": os.environ.get("SPECIALFUND_LIMIT_SIGN_IN")
+        or "30 per minute; 300 per hour",
+        "RATE_LIMIT_SIGN_IN_FAILURES": os.environ.get("SPECIALFUND_LIMIT_SIGN_IN_FAILURES")
+        or "5 per 15 minutes",
+        "RATE_LIMIT_API": os.environ.get("SPECIALFUND_LIMIT_API") or "300 per minute",
+        "RATE_LIMIT_PUBLIC": os.environ.get("SPECIALFUND_LIMIT_PUBLIC") or "120 per minute",
     }

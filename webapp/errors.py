@@ -41,6 +41,7 @@ TITLES = {
     409: N_("Conflict"),
     413: N_("The upload is too large"),
     422: N_("The fund's rules do not allow this"),
+    429: N_("Too many requests"),
     500: N_("Something went wrong"),
 }
 

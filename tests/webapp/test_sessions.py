@@ -21,7 +21,7 @@ from webapp import create_app
 from webapp.auth.models import ApiToken, UserSession
 from webapp.auth.tokens import create_token, user_for_token
 from webapp.auth.users import find_user
-from webapp.config import from_environment
+from webapp.config import ConfigurationError, from_environment
 from webapp.extensions import db
 
 NEW_PASSWORD = "another-pass-42"
@@ -263,7 +263,7 @@ def test_the_idle_minutes_come_from_the_environment(monkeypatch, instance_folder
     assert from_environment(str(instance_folder))["IDLE_MINUTES"] == 12
     for bad in ("0", "-5", "ten", "1e3", "²"):
         monkeypatch.setenv("SPECIALFUND_IDLE_MINUTES", bad)
-        with pytest.raises(ValueError, match="SPECIALFUND_IDLE_MINUTES"):
+        with pytest.raises(ConfigurationError, match="SPECIALFUND_IDLE_MINUTES"):
             from_environment(str(instance_folder))
 
 

@@ -30,6 +30,7 @@ HTTP_CODES = {
     413: "too-large",
     415: "unsupported-media-type",
     422: "invalid-input",
+    429: "too-many-requests",
     500: "server-error",
 }
 

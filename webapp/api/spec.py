@@ -68,7 +68,7 @@ class Operation:
 
     @property
     def errors(self) -> list[int]:
-        codes = [404, 422]
+        codes = [404, 422, 429]
         if self.auth:
             codes += [401, 403]
         if self.method != "GET":

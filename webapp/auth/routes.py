@@ -87,6 +87,7 @@ def login():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         user = authenticate(db.session, form.username.data or "", form.password.data or "")
         if user is None:
+            g.sign_in_failed = True  # counted against this account from this address (limits)
             flash(gettext("Wrong user name or password, or the account is locked for a while "
                           "after repeated failures."), "error")
             return render_template("auth/login.html", form=form), 200

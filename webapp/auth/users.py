@@ -1,9 +1,10 @@
-"""Managing users: passwords hashed with argon2, lockout after repeated failures,
-related-party declarations. Administrators manage users and funds, never money."""
+"""Managing users: passwords hashed with argon2, related-party declarations.
+Administrators manage users and funds, never money. Repeated failed sign-ins are
+refused per account *and* address by the web's rate limits (``webapp.limits``): an
+account is never locked for everyone, so nobody can lock another user out."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -22,8 +23,6 @@ from ledger.models import Fund
 from webapp.auth.models import ApiToken, User
 from webapp.auth.sessions import end_sessions_of
 
-MAX_FAILURES = 5
-LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD = 10
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,39}$")
 _hasher = PasswordHasher()
@@ -87,33 +86,25 @@ def find_user(session: Session, username: str) -> User:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user if the password is right and the account open; counts failures and
-    locks the account for a while after too many. Says nothing about which part failed."""
+    """The user if the password is right and the account active. Says nothing about
+    which part failed. Failures are counted (``failed_logins``, since the last success)
+    but never lock the account: the limit on failures is per account and address."""
     user = session.execute(select(User).where(User.username == username.strip().lower())
                            ).scalar_one_or_none()
-    now = clock.now()
     if user is None:
         _hasher.hash(password)  # the same work either way: no timing hint that the user exists
         return None
-    if not user.active or (user.locked_until is not None and user.locked_until > now):
+    if not user.active:
         return None
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-            audit.record(session, user.actor(), "user.locked", "user", user.username,
-                         after={"until": user.locked_until.isoformat()})
         return None
     user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
-
-
-def is_locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > clock.now()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     render_template,
     request,
     send_file,
@@ -32,7 +33,7 @@ from reports.charts import bar_chart, hbar_chart
 from webapp.annual.routes import published_path
 from webapp.extensions import db
 from webapp.projects.forms import CATEGORY_LABELS
-from webapp.public.page_cache import PageCache, Rendered
+from webapp.public.page_cache import UNREAD, PageCache, Rendered
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -62,7 +63,10 @@ def _cache() -> PageCache:
 def _page_of(key: tuple[Hashable, ...], render: Callable[[], Rendered]) -> str:
     """A page whose content is kept until anything changes (``page_cache``); the
     surrounding layout, which carries the visitor's own language form, is not kept."""
-    title, body = _cache().get(db.session, (*key, str(get_locale()), clock.today()), render)
+    # The chain's head as webapp.responses read it for the page's ETag, in this session.
+    head = g.get("public_audit_head", UNREAD)
+    title, body = _cache().get(db.session, (*key, str(get_locale()), clock.today()), render,
+                               head=head)
     return render_template("public/page.html", title=title, body=Markup(body))  # noqa: S704
 
 

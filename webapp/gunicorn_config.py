@@ -1,0 +1,21 @@
+"""gunicorn's settings for Special Fund: ``gunicorn -c python:webapp.gunicorn_config
+"webapp:create_app()"``. Any setting here can still be given on the command line.
+
+gunicorn names itself in the ``Server`` header and its version in ``SERVER_SOFTWARE``
+(older releases in the header too); both become ``specialfund``
+(``webapp.serving``). Loading this file patches gunicorn's module before any worker
+starts, which is the hook gunicorn offers for it.
+"""
+
+from __future__ import annotations
+
+import gunicorn
+import gunicorn.http.wsgi
+
+from webapp.serving import SERVER_NAME
+
+gunicorn.SERVER = gunicorn.SERVER_SOFTWARE = SERVER_NAME
+gunicorn.http.wsgi.SERVER = gunicorn.http.wsgi.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
+
+bind = "127.0.0.1:8000"
+workers = 4
