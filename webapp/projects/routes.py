@@ -41,6 +41,7 @@ from webapp.projects.forms import (
     ProjectForm,
     StepForm,
 )
+from webapp.reading import refusal
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -189,7 +190,7 @@ def step(project_id: int, name: str):  # type: ignore[no-untyped-def]
     project = get_project(db.session, current_actor(), project_id, for_update=True)
     form = StepForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Please check what you entered.")
+        raise refusal(form)
     result = ops.take_step(db.session, current_actor(), project, name, ops.StepInput(
         reason=form.reason.data or None, amount=form.amount.data or None,
         no_conflict=bool(form.no_conflict.data), seq=form.seq.data,
