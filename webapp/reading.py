@@ -29,6 +29,8 @@ from core.reading import DB_INT_MAX, read_date, read_int
 MAX_QUERY_STRING = 4096
 # A project, the deepest body the API takes, nests four levels.
 MAX_JSON_DEPTH = 32
+# No list is longer than this many pages.
+MAX_PAGE = 100_000
 
 
 class IdConverter(BaseConverter):
@@ -92,7 +94,19 @@ class AmountField(StringField):
             raise FieldError(error.message) from None
 
 
-class DateField(_DateField):
+class _KeepsItsReason:
+    """A field whose input could not be read says why, not "This field is required."
+    (which ``DataRequired`` puts in place of every earlier error)."""
+
+    errors: list[str]
+    process_errors: list[str]
+
+    def post_validate(self, form: Any, validation_stopped: bool) -> None:
+        if self.process_errors:
+            self.errors[:] = list(self.process_errors)
+
+
+class DateField(_KeepsItsReason, _DateField):
     """A day written YYYY-MM-DD (full-width digits too); nothing else."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -107,7 +121,7 @@ class DateField(_DateField):
                 raise ValueError(error.message) from None
 
 
-class IntegerField(_IntegerField):
+class IntegerField(_KeepsItsReason, _IntegerField):
     """A whole number in ASCII or full-width digits, within the database's range (a
     ``NumberRange`` validator narrows it further)."""
 

@@ -41,7 +41,7 @@ from webapp.projects.forms import (
     ProjectForm,
     StepForm,
 )
-from webapp.reading import refusal
+from webapp.reading import MAX_PAGE, query_int, refusal
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -62,11 +62,11 @@ def index():  # type: ignore[no-untyped-def]
     funds = db.session.execute(select(Fund).where(
         Fund.id.in_(visible_fund_ids(db.session, actor)))).scalars().all()
     args = request.args
-    year = args.get("year", "")
     found = find_projects(db.session, actor, Filters(
         fund=args.get("fund") or None, purpose=args.get("purpose") or None,
-        state=args.get("state") or None, year=int(year) if year.isdigit() else None,
-        text=args.get("q")), page=args.get("page", 1, type=int) or 1,
+        state=args.get("state") or None, year=query_int("year", None, minimum=2000,
+                                                         maximum=2100),
+        text=args.get("q")), page=query_int("page", 1, maximum=MAX_PAGE),
         per_page=int(current_app.config["PER_PAGE"]))
     projects, page, pages, total = found.projects, found.page, found.pages, found.total
     chart = load_chart()
