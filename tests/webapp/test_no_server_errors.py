@@ -48,7 +48,7 @@ REAL = ["YJQ", "AYX", "ZYS", "yjq", "1", "2", "3", "2025", "2026", "2026-07-01",
 # (and the API body's fields); every query parameter and form field gets one of FIELD.
 # (A NUL or a 5000-digit number anywhere in the query would refuse the whole request.)
 PATH = ["99999999999999999999999", "²", "١٢٣", "a\x00b", "9" * 5000, "2147483648"]
-FIELD = ["99999999999999999999999", "²", "١٢٣", "2147483648", "-1", "1e3"]
+FIELD = ["99999999999999999999999", "²", "١٢٣", "2147483648", "-1", "1e3", "0000"]
 VALUE = st.one_of(st.sampled_from(HOSTILE), st.sampled_from(REAL), st.text(max_size=12),
                   st.integers().map(str))
 # The query parameters the views read, and some they do not.

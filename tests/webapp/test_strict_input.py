@@ -22,6 +22,7 @@ from tests.webapp.conftest import text
 from tests.worlds import CONSOLE
 from webapp.auth.tokens import create_token
 from webapp.auth.users import find_user
+from webapp.demo import synthetic_id
 
 # Each was read as a number before: an exponent, an underscore, commas anywhere, digits
 # of another script; ² (which str.isdigit() accepts) made a different error.
@@ -238,3 +239,27 @@ def test_lines_in_a_closed_month_are_reported_on_the_page_and_in_the_api(world, 
         headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"})
     assert answer.status_code == 201
     assert answer.get_json()["in_closed_period"] == [2]
+
+
+# --- periods, ratios and ID numbers: ASCII digits too -----------------------------------
+
+
+def test_periods_ratios_and_id_numbers_take_no_other_digits(world, login, factory):
+    fin1 = login("fin1")
+    for period in ("٢٠٢٥-٠١", "0000", "0000-01"):  # "0000" was a server error
+        refused = fin1.post("/funds/YJQ/periods/close", data={"period": period, "reason": "x"})
+        assert refused.status_code == 400, period
+        assert "期间应为年度（如2025）或月份（如2025-03）" in text(refused), period
+    with factory() as session:
+        assert find_fund(session, "YJQ").locked_through is None
+    for ratio in ("5e-1", "٠.٥", "0.5_0"):
+        refused = fin1.post("/funds/YJQ/treasury/rule",
+                            data={"kind": "ratio", "ratio": ratio, "cap": "100"})
+        assert refused.status_code == 400, ratio
+    assert fin1.post("/funds/YJQ/treasury/rule", data={"kind": "ratio", "ratio": "０.５",
+                                                       "cap": "100"}).status_code == 302
+    number = synthetic_id("510902", dt.date(1980, 5, 1), 7)
+    arabic = number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    refused = login("co").post("/funds/YJQ/donors", data={
+        "kind": "individual", "name": "王芳", "id_number": arabic, "publish": "name"})
+    assert refused.status_code == 400
