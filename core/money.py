@@ -46,6 +46,8 @@ def parse_amount(value: object, *, allow_zero: bool = False, field: str | None =
         amount = _read_amount_text(value, label)
     if not amount.is_finite():
         raise InvalidInput(_NOT_AN_AMOUNT, field=label)
+    if amount <= 0 and not allow_zero:
+        raise InvalidInput("{field}: an amount must be greater than zero.", field=label)
     if amount < 0:
         raise InvalidInput("{field}: an amount cannot be negative.", field=label)
     if amount > MAX_AMOUNT:  # before quantizing: 1e400 cannot be quantized at all
@@ -53,10 +55,7 @@ def parse_amount(value: object, *, allow_zero: bool = False, field: str | None =
                            field=label, limit=format_cny(MAX_AMOUNT))
     if amount != amount.quantize(CENT):
         raise InvalidInput(_TOO_PRECISE, field=label)
-    amount = amount.quantize(CENT)
-    if amount == 0 and not allow_zero:
-        raise InvalidInput("{field}: an amount must be greater than zero.", field=label)
-    return amount
+    return amount.quantize(CENT)
 
 
 _NOT_AN_AMOUNT = N_("{field}: not an amount; write yuan in digits with at most two decimal "
