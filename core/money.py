@@ -6,12 +6,15 @@ exact on SQLite and PostgreSQL alike; ``MoneyType`` converts at the boundary.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import BigInteger
 from sqlalchemy.types import TypeDecorator
 
 from core.errors import InvalidInput
+from core.i18n import N_, gettext
+from core.reading import MAX_TEXT, ascii_digits
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -20,34 +23,63 @@ ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("1000000000.00")
 
 
-def parse_amount(value: object, *, allow_zero: bool = False) -> Decimal:
-    """Turn user input into an exact positive amount, or refuse it clearly."""
-    if isinstance(value, float):
-        raise InvalidInput("Amounts must be given as exact decimals, not floating point.")
+def parse_amount(value: object, *, allow_zero: bool = False, field: str | None = None
+                 ) -> Decimal:
+    """Turn user input into an exact positive amount, or refuse it clearly.
+
+    Text is yuan in ASCII or full-width digits, with at most two decimal places, commas
+    only between groups of three digits and an optional ¥ or ￥: ``1234.5``, ``¥1,234.50``,
+    ``１２３４.５０``. Everything else is refused, naming ``field`` (the form's label, the
+    API's field or the console's option; "Amount" when not given): exponents (1e3),
+    underscores (1_000), stray commas (1,2,3), digits of other scripts (١٢٣, ²), NaN and
+    infinities, floats. A ``Decimal`` or an ``int`` is checked on the same limits.
+    """
+    label = field if field is not None else gettext("Amount")
     if isinstance(value, Decimal):
         amount = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        raise InvalidInput("{field}: amounts are exact decimals, never floating point.",
+                           field=label)
     else:
-        text = str(value).strip().replace(",", "").replace("，", "")
-        text = text.removeprefix("¥").removeprefix("￥").strip()
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise InvalidInput("“{value}” is not an amount.", value=str(value)[:40]) from None
+        amount = _read_amount_text(value, label)
     if not amount.is_finite():
-        raise InvalidInput("An amount must be a finite number.")
+        raise InvalidInput(_NOT_AN_AMOUNT, field=label)
+    if amount <= 0 and not allow_zero:
+        raise InvalidInput("{field}: an amount must be greater than zero.", field=label)
+    if amount < 0:
+        raise InvalidInput("{field}: an amount cannot be negative.", field=label)
     if amount > MAX_AMOUNT:  # before quantizing: 1e400 cannot be quantized at all
-        raise InvalidInput(
-            "{value} exceeds the largest amount accepted in one entry ({limit}).",
-            value=str(value)[:40], limit=format_cny(MAX_AMOUNT),
-        )
+        raise InvalidInput("{field}: the largest amount accepted in one entry is {limit}.",
+                           field=label, limit=format_cny(MAX_AMOUNT))
     if amount != amount.quantize(CENT):
-        raise InvalidInput(
-            "An amount has at most two decimal places (fen): {value}.", value=str(value)[:40]
-        )
-    amount = amount.quantize(CENT)
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise InvalidInput("An amount must be greater than zero: {value}.", value=str(value)[:40])
-    return amount
+        raise InvalidInput(_TOO_PRECISE, field=label)
+    return amount.quantize(CENT)
+
+
+_NOT_AN_AMOUNT = N_("{field}: not an amount; write yuan in digits with at most two decimal "
+                    "places, such as 1234.50 or ¥1,234.50 (a comma only between groups of "
+                    "three digits).")
+_TOO_PRECISE = N_("{field}: an amount has at most two decimal places (fen).")
+# Sign, currency sign, whole yuan (plain or grouped by three), decimals. ASCII only:
+# full-width input is normalized first, and [0-9] (unlike \d) matches no other script.
+_AMOUNT = re.compile(r"(-)?[¥￥]? *(-)?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
+
+
+def _read_amount_text(value: object, label: str) -> Decimal:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise InvalidInput(_NOT_AN_AMOUNT, field=label)
+    match = _AMOUNT.fullmatch(ascii_digits(value).strip())
+    if match is None:
+        raise InvalidInput(_NOT_AN_AMOUNT, field=label)
+    sign, inner_sign, whole, fraction = match.groups()
+    if sign and inner_sign:
+        raise InvalidInput(_NOT_AN_AMOUNT, field=label)
+    if fraction is not None and len(fraction) > 2:
+        raise InvalidInput(_TOO_PRECISE, field=label)
+    text = whole.replace(",", "") + (f".{fraction}" if fraction else "")
+    return -Decimal(text) if sign or inner_sign else Decimal(text)
 
 
 def to_cents(amount: Decimal) -> int:

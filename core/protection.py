@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 
-_ID = re.compile(r"^\d{17}[\dX]$")
+_ID = re.compile(r"^[0-9]{17}[0-9X]$")  # [0-9], unlike \d, matches no other script's digits
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 

@@ -28,8 +28,14 @@ def propose(session: Session, actor: Actor, fund_code: str, *,
         raise PermissionDenied("Only finance users allocate money to purposes.")
     fund = find_fund(session, fund_code)
     chart = load_chart(fund.chart)
-    lines = [AllocationLine(purpose=chart.purpose(key).key, amount=parse_amount(value))
-             for key, value in amounts.items() if str(value).strip() not in ("", "0")]
+    lines = []
+    for key, value in amounts.items():
+        if str(value).strip() == "":
+            continue
+        purpose = chart.purpose(key)
+        amount = parse_amount(value, allow_zero=True, field=str(purpose.label))
+        if amount:  # a purpose left at zero takes no part
+            lines.append(AllocationLine(purpose=purpose.key, amount=amount))
     if not lines:
         raise InvalidInput("Allocate an amount to at least one purpose.")
     if len({line.purpose for line in lines}) != len(lines):

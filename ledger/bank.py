@@ -30,8 +30,10 @@ from sqlalchemy.orm import Session
 import audit
 from core import clock
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked
+from core.i18n import gettext
 from core.money import ZERO, format_cny, format_plain, parse_amount
+from core.reading import ascii_digits
 from core.screening import strip_invisible
 from ledger import events
 from ledger.chart import FUND_PREFIX
@@ -65,9 +67,11 @@ _HEADER_SEARCH_ROWS = 20
 _UNIT_SUFFIX = re.compile(r"[(（](元|人民币|rmb|cny)[)）]$")
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_DATE_SEPARATED = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})")
-_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})")
-_TIME = re.compile(r"^(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+# ASCII digits only (full-width ones are normalized first): [0-9], unlike \d, matches no
+# Arabic-Indic or other script's digits.
+_DATE_SEPARATED = re.compile(r"^([0-9]{4})([-/])([0-9]{1,2})\2([0-9]{1,2})")
+_DATE_COMPACT = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})")
+_TIME = re.compile(r"^(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?$")
 _EMPTY_AMOUNTS = frozenset({"", "-", "--", "—"})
 
 
@@ -215,6 +219,7 @@ def _find_header(rows: list[tuple[int, list[str]]]) -> int:
 
 
 def _parse_date(text: str, line_no: int) -> dt.date:
+    text = ascii_digits(text)
     match = _DATE_SEPARATED.match(text) or _DATE_COMPACT.match(text)
     if match is not None and _TIME.match(text[match.end():]):
         year, month, day = (int(g) for g in match.groups() if g not in ("-", "/"))
@@ -237,11 +242,10 @@ def _parse_money(text: str, line_no: int, column: str, *, signed: bool = False) 
         return None
     negative = signed and text.startswith("-")
     try:
-        value = parse_amount(text[1:] if negative else text, allow_zero=True)
+        value = parse_amount(text[1:] if negative else text, allow_zero=True, field=column)
     except InvalidInput as error:
-        raise InvalidInput("Line {line}: {column} “{value}” is not a valid amount: {reason}",
-                           line=line_no, column=column, value=text[:40],
-                           reason=error.message) from None
+        raise InvalidInput("Line {line}: {reason} The cell reads “{value}”.", line=line_no,
+                           reason=error.message, value=text[:40]) from None
     if signed:
         return -value if negative else value
     return value if value != 0 else None
@@ -349,6 +353,21 @@ class ImportResult:
     skipped: int  # already imported from an earlier (overlapping) file
     matched: int  # new lines matched to an entry
     unmatched: int  # new lines waiting for the charity office
+    # Line numbers (in the file) of new lines dated in a closed period: kept for the record,
+    # but nothing can be booked on their date; the importer is told which they are.
+    closed: tuple[int, ...] = ()
+    locked_through: dt.date | None = None
+
+    @property
+    def closed_notice(self) -> str | None:
+        """What the importer is told about lines in a closed period, or None."""
+        if not self.closed or self.locked_through is None:
+            return None
+        return gettext(
+            "Lines {lines} of the statement fall in a closed period (closed through "
+            "{locked}). They are kept, but nothing can be booked on their dates: post any "
+            "interest, fee or correction in the open period and match the line to it.",
+            lines=", ".join(str(n) for n in self.closed), locked=self.locked_through.isoformat())
 
     @property
     def imported(self) -> int:
@@ -432,6 +451,12 @@ def import_statement(session: Session, actor: Actor, fund_code: str, data: bytes
     name = clean_filename(filename)
     digest = hashlib.sha256(data).hexdigest()
     lines = parse_statement(data, name)
+    early = next((line for line in lines if line.date < fund.opened_on), None)
+    if early is not None:
+        raise InvalidInput("Line {line}: {date} is before fund {fund} opened ({opened}); a "
+                           "statement of the fund's account starts on or after that day.",
+                           line=early.line_no, date=early.date.isoformat(), fund=fund.code,
+                           opened=fund.opened_on.isoformat())
     earlier = session.execute(select(BankStatement).where(
         BankStatement.fund_id == fund.id, BankStatement.sha256 == digest)).scalar_one_or_none()
     if earlier is not None:
@@ -468,12 +493,15 @@ def import_statement(session: Session, actor: Actor, fund_code: str, data: bytes
             progress()
     if rows:  # one executemany; Core, as the ORM would split it by the columns left NULL
         session.execute(insert(BankLine.__table__), rows)
+    locked = fund.locked_through
+    closed = tuple(line.line_no for line in new if locked is not None and line.date <= locked)
     result = ImportResult(statement.id, len(lines), len(lines) - len(new), len(matches),
-                          len(new) - len(matches))
+                          len(new) - len(matches), closed, locked)
     audit.record(session, actor, "bank.import", "bank_statement", statement.id, after={
         "fund": fund.code, "file": name, "sha256": digest, "first_date": first.isoformat(),
         "last_date": last.isoformat(), "lines": result.lines, "skipped": result.skipped,
-        "matched": result.matched, "unmatched": result.unmatched}, fund=fund.code)
+        "matched": result.matched, "unmatched": result.unmatched,
+        **({"in_closed_period": list(closed)} if closed else {})}, fund=fund.code)
     return result
 
 
@@ -557,6 +585,12 @@ def book_line(session: Session, actor: Actor, fund_code: str, line_id: int,
     fund = find_fund(session, fund_code, lock=True)
     line = find_line(session, fund, line_id)
     _require_unmatched(session, fund, line)
+    if fund.locked_through is not None and line.date <= fund.locked_through:
+        raise PeriodLocked(
+            "Bank line {line} is dated {date}, in a closed period (fund {fund} is closed "
+            "through {locked}): post the interest or fee in the open period, then match the "
+            "line to that entry.", line=line.id, date=line.date.isoformat(), fund=fund.code,
+            locked=fund.locked_through.isoformat())
     if kind == "interest":
         if line.amount < 0:
             raise InvalidInput("Bank line {line} is money out ({amount}); interest is money in.",

@@ -15,18 +15,19 @@ import audit
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
+from core.reading import ascii_digits
 from ledger.balances import balances
 from ledger.journal import clean_text, find_fund
 from ledger.models import Account, BalanceAssertion, Fund, PeriodClose
 from ledger.reconciliation import require_reconciled
 
-_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_PERIOD = re.compile(r"^([0-9]{4})(?:-([0-9]{2}))?$")  # [0-9]: no other script's digits
 
 
 def parse_period(text: str) -> tuple[str, dt.date, dt.date]:
     """'2025' is a year, '2025-03' a month; returns the label and its first and last day."""
-    match = _PERIOD.match(text.strip())
-    if not match:
+    match = _PERIOD.match(ascii_digits(text).strip())
+    if not match or not 2000 <= int(match.group(1)) <= 2100:
         raise InvalidInput("A period is a year (2025) or a month (2025-03), not “{value}”.",
                            value=text[:20])
     year = int(match.group(1))

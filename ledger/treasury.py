@@ -8,8 +8,9 @@ confirmed amount, with its decision document number (文号), is posted.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.orm import Session
 
@@ -18,11 +19,15 @@ from core.actors import Actor
 from core.errors import InvalidInput, NotFound
 from core.i18n import gettext
 from core.money import CENT, ZERO, format_cny, parse_amount
+from core.reading import ascii_digits
 from ledger.balances import balances
 from ledger.chart import DONATIONS
 from ledger.income_models import TopUpRule
 from ledger.journal import find_fund
 from ledger.models import Fund
+
+# A ratio in digits with up to four decimals: no exponent, no other script's digits.
+_RATIO = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,4})?")
 
 
 @dataclass(frozen=True)
@@ -40,16 +45,12 @@ def set_rule(session: Session, actor: Actor, fund_code: str, *, kind: str,
     if kind == "fixed":
         rule.kind, rule.amount, rule.ratio, rule.cap = kind, parse_amount(amount), None, None
     elif kind == "ratio":
-        try:
-            value = Decimal(str(ratio).strip())
-        except InvalidOperation:
-            raise InvalidInput("The ratio is a number such as 0.5 (half of last year's "
-                               "donations).") from None
-        if not value.is_finite() or not Decimal("0") < value <= Decimal("10"):
+        text = ascii_digits(str(ratio)).strip()
+        if not _RATIO.fullmatch(text) or not Decimal("0") < Decimal(text) <= Decimal("10"):
             raise InvalidInput("The ratio is a number such as 0.5 (half of last year's "
                                "donations).")
         rule.kind, rule.amount = kind, None
-        rule.ratio, rule.cap = value.quantize(Decimal("0.0001")), parse_amount(cap)
+        rule.ratio, rule.cap = Decimal(text).quantize(Decimal("0.0001")), parse_amount(cap)
     else:
         raise InvalidInput("A top-up rule is a fixed amount or a ratio of donations.")
     session.add(rule)

@@ -24,6 +24,7 @@ from core.clock import CST
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
 from core.money import format_cny
+from core.reading import ascii_digits
 from grants.models import Beneficiary, Project, Report, Tranche, Transition
 from grants.operations import dual_threshold
 from grants.states import State
@@ -55,7 +56,7 @@ KIND_LABELS = {
 
 # --- periods -------------------------------------------------------------------------
 
-_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_PERIOD = re.compile(r"^([0-9]{4})(?:-([0-9]{2}))?$")  # [0-9]: no other script's digits
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Period:
 def parse_period(value: str | Period) -> Period:
     if isinstance(value, Period):
         return value
-    match = _PERIOD.match((value or "").strip())
+    match = _PERIOD.match(ascii_digits(value or "").strip())
     year = int(match.group(1)) if match else 0
     month = int(match.group(2)) if match and match.group(2) else None
     if not match or not 2000 <= year <= 2100 or (month is not None and not 1 <= month <= 12):

@@ -23,7 +23,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from webapp import errors, i18n, limits, responses  # noqa: PLC0415
+    from webapp import errors, i18n, limits, reading, responses  # noqa: PLC0415
     from webapp.admin.routes import bp as admin_bp  # noqa: PLC0415
     from webapp.annual.routes import bp as annual_bp  # noqa: PLC0415
     from webapp.api.routes import bp as api_bp  # noqa: PLC0415
@@ -43,6 +43,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     i18n.init_app(app)
+    reading.init_app(app)  # before the blueprints: it sets <int:…>
     errors.init_app(app)
     for blueprint in (auth_bp, main_bp, projects_bp, money_bp, annual_bp, audits_bp,
                       downloads_bp, admin_bp, public_bp, withdrawals_bp, api_bp):

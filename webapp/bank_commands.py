@@ -43,6 +43,8 @@ def bank_import(session: Session, fund_code: str, file: Path) -> None:
                  "{matched} matched, {unmatched} waiting to be matched.", file=file.name,
                  fund=fund_code.strip().upper(), lines=result.lines, skipped=result.skipped,
                  matched=result.matched, unmatched=result.unmatched))
+    if result.closed_notice:
+        click.echo(result.closed_notice, err=True)
 
 
 @bank_group.command("unmatched")

@@ -14,6 +14,7 @@ import os
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -21,7 +22,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.actors import Actor
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError
 from core.i18n import gettext as _
 from core.i18n import set_locale
 
@@ -36,14 +37,19 @@ def actor() -> Actor:
 
 def parse_date(value: str | None, field: str = "--date") -> dt.date:
     from core import clock  # noqa: PLC0415
+    from core.reading import read_date  # noqa: PLC0415
 
     if value is None or value.strip().lower() == "today":
         return clock.today()
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput("{field}: “{value}” is not a date (YYYY-MM-DD).",
-                           field=field, value=value[:20]) from None
+    return read_date(value, field)
+
+
+def amount_option(_ctx: click.Context, param: click.Parameter, value: str | None
+                  ) -> Decimal | None:
+    """Click callback: an amount option read by the one strict reader, naming the option."""
+    from core.money import parse_amount  # noqa: PLC0415
+
+    return None if value is None else parse_amount(value, field=param.opts[0])
 
 
 def _width(text: str) -> int:

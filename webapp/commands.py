@@ -15,7 +15,7 @@ from core.errors import DomainError
 from core.i18n import N_, get_locale
 from core.i18n import gettext as _
 from core.money import format_cny
-from webapp.cli import actor, cli, in_transaction, parse_date, print_table
+from webapp.cli import actor, amount_option, cli, in_transaction, parse_date, print_table
 from webapp.extensions import db
 
 
@@ -102,7 +102,8 @@ def fund_option(func: Any) -> Any:
 
 def common(func: Any) -> Any:
     func = click.option("--date", help="Booking date (YYYY-MM-DD); today when omitted")(func)
-    func = click.option("--amount", required=True, help="Amount in yuan, e.g. 1200.50")(func)
+    func = click.option("--amount", required=True, callback=amount_option,
+                        help="Amount in yuan, e.g. 1200.50")(func)
     return fund_option(func)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.i18n import gettext as _
 from core.money import format_cny
-from webapp.cli import actor, cli, in_transaction, parse_date, print_table
+from webapp.cli import actor, amount_option, cli, in_transaction, parse_date, print_table
 
 
 def _protector():  # type: ignore[no-untyped-def]
@@ -148,9 +148,9 @@ cli.add_command(topup_group)
 
 @topup_group.command("rule")
 @click.option("--fund", "fund_code", required=True)
-@click.option("--fixed", "amount", help="A fixed amount every year")
+@click.option("--fixed", "amount", callback=amount_option, help="A fixed amount every year")
 @click.option("--ratio", help="A ratio of last year's donations, e.g. 0.5")
-@click.option("--cap", help="The most the ratio rule gives")
+@click.option("--cap", callback=amount_option, help="The most the ratio rule gives")
 @in_transaction
 def topup_rule(session: Session, fund_code: str, amount: str | None, ratio: str | None,
                cap: str | None) -> None:
@@ -188,6 +188,7 @@ def allocation_propose(session: Session, fund_code: str, amounts: tuple[str, ...
                        doc_no: str | None) -> None:
     """Propose an allocation; a second finance user confirms it."""
     from core.errors import InvalidInput  # noqa: PLC0415
+    from core.money import parse_amount  # noqa: PLC0415
     from ledger.allocations import propose  # noqa: PLC0415
 
     pairs = {}
@@ -196,7 +197,7 @@ def allocation_propose(session: Session, fund_code: str, amounts: tuple[str, ...
         if not sep:
             raise InvalidInput("Write each amount as PURPOSE=AMOUNT, not “{value}”.",
                                value=item[:40])
-        pairs[purpose] = value
+        pairs[purpose] = parse_amount(value, field=f"--amount {purpose}")
     proposal = propose(session, actor(), fund_code, amounts=pairs, doc_no=doc_no)
     click.echo(_("Allocation {id} proposed.", id=proposal.id))
 

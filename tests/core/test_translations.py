@@ -133,7 +133,7 @@ def test_every_message_in_the_code_is_translated():
 def test_extraction_finds_the_messages_it_should():
     """Guards the guard: if extraction silently found nothing, the test above would pass."""
     found = {msgid for msgid, _, _ in _extracted()}
-    assert "An amount must be a finite number." in found  # InvalidInput(...), core/money.py
+    assert "{field}: an amount cannot be negative." in found  # InvalidInput(...), core/money.py
     assert "Error: {message}" in found  # _(...), webapp/cli.py
     assert "A reversal must name the entry it reverses." in found  # Violation(rule, msg)
 
@@ -157,12 +157,12 @@ def test_translation_keeps_the_placeholders(message):
 
 
 def test_messages_follow_the_locale():
-    error = InvalidInput("An amount must be a finite number.")
+    error = InvalidInput("{field}: an amount cannot be negative.", field="--amount")
     with locale_as("zh_CN"):
-        assert error.message == "金额必须是有限数值。"
-        assert InvalidInput("An amount must be greater than zero: {value}.",
-                            value="-1").message == "金额必须大于零：-1。"
+        assert error.message == "--amount：金额不能为负数。"
+        assert InvalidInput("{field}: an amount must be greater than zero.",
+                            field="x").message == "x：金额必须大于零。"
     with locale_as("en"):
-        assert error.message == "An amount must be a finite number."
-        assert InvalidInput("An amount must be greater than zero: {value}.",
-                            value="-1").message == "An amount must be greater than zero: -1."
+        assert error.message == "--amount: an amount cannot be negative."
+        assert InvalidInput("{field}: an amount must be greater than zero.",
+                            field="x").message == "x: an amount must be greater than zero."

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 
 from audit.models import AuditRecord
 from core.db import transaction
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked
 from core.i18n import locale_as
 from ledger.bank import (
     bank_balance,
@@ -22,9 +22,11 @@ from ledger.bank import (
     parse_statement,
     unmatched_lines,
 )
+from ledger.events import post_interest
 from ledger.income_models import BankLine, BankStatement
 from ledger.journal import find_entry, find_fund
 from ledger.models import JournalEntry
+from ledger.periods import close_period
 
 D = Decimal
 DATA = Path(__file__).parent / "data"
@@ -597,3 +599,81 @@ def test_console_refuses_a_bad_file_in_one_line(run, tmp_path, make_fund):
     status, out, err = run("bank", "import", "--fund", "YJQ", str(bad))
     assert status == 1 and out == "" and err.count("\n") == 1
     assert err.startswith("Error: Line 2")
+
+
+# --- one strict reader for amounts and dates (issue 9) -----------------------------------------
+
+# Each of these was read as a number or a day before: Decimal reads exponents, underscores
+# and any script's digits, and commas were dropped wherever they stood; \d matched
+# Arabic-Indic digits in a date.
+LOOSE = {
+    "exponent": ("1e3", "收入金额: not an amount"),
+    "underscore": ("1_000", "收入金额: not an amount"),
+    "stray commas": ('"1,2,3"', "收入金额: not an amount"),
+    "Arabic-Indic digits": ("١٢٣", "收入金额: not an amount"),
+}
+
+
+@pytest.mark.parametrize("case", LOOSE)
+def test_an_amount_is_read_strictly_and_the_refusal_names_line_and_column(session, fund, load,
+                                                                         case):
+    cell, what = LOOSE[case]
+    text = HEADER + f"2025-03-01,A,捐赠,甲,{cell},,\n"
+    with pytest.raises(InvalidInput) as refused:
+        load(fund, text.encode("utf-8"), "loose.csv")
+    assert refused.value.message.startswith(f"Line 2: {what}"), refused.value.message
+    assert counts(session) == (0, 0)
+
+
+def test_digits_of_other_scripts_are_refused_and_full_width_ones_read(session, make_fund,
+                                                                    load):
+    code = make_fund("LZX")
+    with pytest.raises(InvalidInput) as refused:
+        load(code, (HEADER + "٢٠٢٥-٠٣-٠١,A,捐赠,甲,1.00,,\n").encode("utf-8"), "arabic.csv")
+    assert refused.value.message.startswith("Line 2: “٢٠٢٥-٠٣-٠١” is not a date")
+    assert counts(session) == (0, 0)
+    load(code, (HEADER + "２０２５-０３-０１,A,捐赠,甲,１２３４.５０,,\n"
+                "2025-03-02,B,捐赠,乙,\"¥1,234.50\",,\n").encode("utf-8"), "wide.csv")
+    session.rollback()
+    assert sorted((line.reference, line.date, line.amount) for line in session.execute(
+        select(BankLine)).scalars()) == [("A", dt.date(2025, 3, 1), D("1234.50")),
+                                         ("B", dt.date(2025, 3, 2), D("1234.50"))]
+
+
+def test_a_line_dated_before_the_fund_opened_is_refused(session, make_fund, load):
+    code = make_fund("LZX", opened_on=dt.date(2025, 3, 1))
+    text = HEADER + "2025-03-01,A,捐赠,甲,1.00,,\n2025-02-28,B,捐赠,乙,2.00,,\n"
+    with pytest.raises(InvalidInput) as refused:
+        load(code, text.encode("utf-8"), "early.csv")
+    assert refused.value.message == ("Line 3: 2025-02-28 is before fund LZX opened "
+                                     "(2025-03-01); a statement of the fund's account starts "
+                                     "on or after that day.")
+    assert counts(session) == (0, 0)
+
+
+def test_lines_in_a_closed_month_are_reported_and_cannot_be_booked(session, fund, load, act):
+    for month in ("2025-01", "2025-02"):
+        act(lambda s, a, m=month: close_period(s, a, fund, m, unreconciled_reason="对账单未到"))
+    # Statement lines 2 and 3 are February's: kept, and reported by their line numbers.
+    text = HEADER + ("2025-02-27,LX0227,结息,,1.23,,\n2025-02-28,SXF0228,手续费,,,2.00,\n"
+                     "2025-03-21,LX0321,结息,,12.34,,\n")
+    result = load(fund, text.encode("utf-8"), "late.csv")
+    assert (result.lines, result.closed, result.locked_through) == (
+        3, (2, 3), dt.date(2025, 2, 28))
+    assert result.closed_notice == (
+        "Lines 2, 3 of the statement fall in a closed period (closed through 2025-02-28). "
+        "They are kept, but nothing can be booked on their dates: post any interest, fee or "
+        "correction in the open period and match the line to it.")
+    with pytest.raises(PeriodLocked) as refused:
+        act(book_line, fund, line_id(session, "LX0227"), "interest")
+    assert refused.value.message.startswith(
+        f"Bank line {line_id(session, 'LX0227')} is dated 2025-02-27, in a closed period")
+    # The way out the message gives: interest booked in the open period, matched by hand.
+    entry = act(lambda s, a: post_interest(s, a, fund, date=dt.date(2025, 3, 31),
+                                           amount=D("1.23")))
+    act(match_line, fund, line_id(session, "LX0227"), entry.seq)
+    assert matches(session, fund)["LX0227"] == entry.seq
+    # A statement that adds nothing in the closed month says nothing about it.
+    again = load(fund, (HEADER + "2025-02-27,LX0227,结息,,1.23,,\n"
+                        "2025-03-22,LX0322,结息,,1.00,,\n").encode("utf-8"), "again.csv")
+    assert (again.skipped, again.closed, again.closed_notice) == (1, (), None)

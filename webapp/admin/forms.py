@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core.actors import ROLE_LABELS
 from core.i18n import N_
+from webapp.reading import AmountField, DateField
 
 
 class UserForm(FlaskForm):
@@ -23,7 +24,7 @@ class RelatedPartyForm(FlaskForm):
 
 
 class PolicyForm(FlaskForm):
-    threshold = StringField(N_("Two finance approvers above (yuan)"),
+    threshold = AmountField(N_("Two finance approvers above (yuan)"),
                             validators=[DataRequired(), Length(max=30)])
 
 

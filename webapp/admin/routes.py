@@ -20,6 +20,7 @@ from webapp.auth.models import User
 from webapp.auth.routes import token_page
 from webapp.auth.users import add_user, declare_related_party, managed_funds, manages, set_active
 from webapp.extensions import db
+from webapp.reading import refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -137,16 +138,18 @@ def policy(code: str):  # type: ignore[no-untyped-def]
     if fund is None:
         abort(404)
     form = PolicyForm()
-    if form.validate_on_submit():
-        value = parse_amount(form.threshold.data or "")
-        row = db.session.get(FundPolicy, fund.id)
-        before = str(row.dual_approval_threshold) if row else None
-        if row is None:
-            db.session.add(FundPolicy(fund_id=fund.id, dual_approval_threshold=value))
-        else:
-            row.dual_approval_threshold = value
-        audit.record(db.session, current_actor(), "fund.policy", "fund", fund.code,
-                     before={"dual_approval_threshold": before},
-                     after={"dual_approval_threshold": str(value)}, fund=fund.code)
-        flash(gettext("Threshold saved."), "success")
+    if not form.validate_on_submit():
+        raise refusal(form)
+    value = parse_amount(form.threshold.data or "",
+                         field=gettext(form.threshold.label.text))
+    row = db.session.get(FundPolicy, fund.id)
+    before = str(row.dual_approval_threshold) if row else None
+    if row is None:
+        db.session.add(FundPolicy(fund_id=fund.id, dual_approval_threshold=value))
+    else:
+        row.dual_approval_threshold = value
+    audit.record(db.session, current_actor(), "fund.policy", "fund", fund.code,
+                 before={"dual_approval_threshold": before},
+                 after={"dual_approval_threshold": str(value)}, fund=fund.code)
+    flash(gettext("Threshold saved."), "success")
     return redirect(url_for("admin.funds"))

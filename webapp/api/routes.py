@@ -43,8 +43,11 @@ def _api(error: ApiProblem) -> Response:
 
 @bp.errorhandler(ApiValidation)
 def _invalid(error: ApiValidation) -> Response:
-    return problem(422, "invalid-input", gettext("Please check what you entered."),
-                   errors=error.errors)
+    # The strict reader's own refusals name their field: the first one is the detail.
+    ours = [e["msg"] for e in error.errors if str(e["type"]).startswith("invalid_")]
+    detail = (gettext("Please check what you entered: {problem}", problem=ours[0]) if ours
+              else gettext("Please check what you entered."))
+    return problem(422, "invalid-input", detail, errors=error.errors)
 
 
 @bp.route("/openapi.json")
@@ -244,7 +247,8 @@ def import_statement(code: str, query: s.StatementQuery, body: bytes) -> s.State
                                    query.filename)
     return s.StatementImport(statement_id=result.statement_id, lines=result.lines,
                              skipped=result.skipped, matched=result.matched,
-                             unmatched=result.unmatched)
+                             unmatched=result.unmatched,
+                             in_closed_period=list(result.closed))
 
 
 @api.route("GET", "/funds/{code}/bank-statements", summary="Bank statements imported",

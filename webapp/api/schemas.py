@@ -8,9 +8,21 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
-from core.money import format_plain
+from core.errors import InvalidInput
+from core.money import format_plain, parse_amount
+from core.reading import DB_INT_MAX, read_date, read_int
 from grants.states import STEPS, State
 from reports.public import OPEN_DATA
 
@@ -18,14 +30,58 @@ Amount = Annotated[
     Decimal, PlainSerializer(format_plain, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$",
                     "examples": ["1234.56"]})]
-AmountIn = Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
-                                examples=["150000.00"])]
+
+
+# Requests are read by the same strict reader as the pages and the console: a refusal
+# names the field (never echoing the value) and lists as type "invalid_amount" etc.
+def _refused(kind: str, error: InvalidInput) -> PydanticCustomError:
+    return PydanticCustomError(f"invalid_{kind}", error.message)
+
+
+def _amount(value: str, info: ValidationInfo) -> str:
+    try:  # what was spent may be nothing; every other amount is more than zero
+        parse_amount(value, allow_zero=info.field_name == "spent_amount",
+                     field=info.field_name or "amount")
+    except InvalidInput as error:
+        raise _refused("amount", error) from None
+    return value
+
+
+def _day(value: object, info: ValidationInfo) -> dt.date:
+    try:  # a text YYYY-MM-DD: no datetime, no timestamp
+        return read_date(value if isinstance(value, str) else None, info.field_name or "date")
+    except InvalidInput as error:
+        raise _refused("date", error) from None
+
+
+def whole_number(minimum: int, maximum: int = DB_INT_MAX) -> Any:
+    """A whole number: a JSON integer, or digits in a query string; no 1.0, 1e3, 1_000."""
+    def whole(value: object, info: ValidationInfo) -> int:
+        try:
+            return read_int(value if isinstance(value, int | str) else None,
+                            info.field_name or "number", minimum=minimum, maximum=maximum)
+        except InvalidInput as error:
+            raise _refused("integer", error) from None
+    return Annotated[int, BeforeValidator(whole), Field(ge=minimum, le=maximum)]
+
+
+AMOUNT_PATTERN = (r"^[¥￥]?([0-9０-９]{1,3}([,，][0-9０-９]{3})+|[0-9０-９]+)"
+                  r"([.．][0-9０-９]{1,2})?$")
+AmountIn = Annotated[str, AfterValidator(_amount),
+                     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN,
+                                     "examples": ["150000.00"]})]
+Day = Annotated[dt.date, BeforeValidator(_day)]
 StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
 StepName = Literal[tuple(STEPS)]  # type: ignore[valid-type]
 Dataset = Literal[tuple(OPEN_DATA)]  # type: ignore[valid-type]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-Page = Annotated[int, Field(ge=1, le=100_000)]
-Year = Annotated[int, Field(ge=2000, le=2100)]
+Page = whole_number(1, 100_000)
+Year = whole_number(2000, 2100)
+Count = whole_number(0, 1_000_000)
+Id = whole_number(1)
+Seq = whole_number(1, 100)
+PerPage = whole_number(1, 100)
+LongPage = whole_number(1, 200)
 
 
 class In(BaseModel):
@@ -53,7 +109,7 @@ class FundList(BaseModel):
 
 
 class BalancesQuery(Query):
-    as_of: dt.date | None = Field(None, description="Balances at the end of this day; "
+    as_of: Day | None = Field(None, description="Balances at the end of this day; "
                                                     "today when left out")
 
 
@@ -84,7 +140,7 @@ class ProjectQuery(Query):
     year: Year | None = None
     q: Annotated[str, Field(max_length=100)] | None = None
     page: Page = 1
-    per_page: Annotated[int, Field(ge=1, le=100)] = 20
+    per_page: PerPage = 20
 
 
 class BudgetItemIn(In):
@@ -93,17 +149,17 @@ class BudgetItemIn(In):
 
 
 class TrancheIn(In):
-    planned_date: dt.date
+    planned_date: Day
     amount: AmountIn
     condition: Literal["none", "progress_report"] = "none"
 
 
 class CountsIn(In):
-    left_behind: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    in_difficulty: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    orphan: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    disabled: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    other: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    left_behind: Count = 0
+    in_difficulty: Count = 0
+    orphan: Count = 0
+    disabled: Count = 0
+    other: Count = 0
 
 
 class ProjectIn(In):
@@ -118,13 +174,13 @@ class ProjectIn(In):
     budget: Annotated[list[BudgetItemIn], Field(max_length=50)] = []
     counts: CountsIn = CountsIn()
     tranches: Annotated[list[TrancheIn], Field(min_length=1, max_length=20)]
-    progress_report_due: dt.date | None = None
-    final_report_due: dt.date
+    progress_report_due: Day | None = None
+    final_report_due: Day
 
 
 class ProjectUpdate(ProjectIn):
-    version: Annotated[int, Field(ge=1, description="The version read; a changed project "
-                                                    "is refused with 409")]
+    version: Annotated[Id, Field(description="The version read; a changed project is "
+                                             "refused with 409")]
 
 
 class TransitionIn(In):
@@ -134,10 +190,10 @@ class TransitionIn(In):
     comment: Annotated[str, Field(max_length=2000)] | None = None
     amount: AmountIn | None = None
     no_conflict: bool = False
-    seq: Annotated[int, Field(ge=1, le=100)] | None = None
+    seq: Seq | None = None
     bank_ref: Annotated[str, Field(max_length=80)] | None = None
-    paid_on: dt.date | None = None
-    report_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    paid_on: Day | None = None
+    report_id: Id | None = None
     body: Annotated[str, Field(max_length=20000)] | None = None
     spent_amount: AmountIn | None = None
 
@@ -237,8 +293,8 @@ class DonorOut(BaseModel):
 
 
 class DonationIn(In):
-    donor_id: Annotated[int, Field(ge=1, le=2**31 - 1, examples=[1])]
-    date: dt.date
+    donor_id: Annotated[Id, Field(examples=[1])]
+    date: Day
     amount: AmountIn
     purpose: Annotated[str, Field(max_length=20)] | None = Field(
         None, description="Left out: undirected (the general pool)")
@@ -274,6 +330,9 @@ class StatementImport(BaseModel):
     skipped: int = Field(description="Lines already imported from another file")
     matched: int
     unmatched: int
+    in_closed_period: list[int] = Field(
+        [], description="Line numbers of new lines dated in a closed period: kept, but "
+                        "nothing can be booked on their dates")
 
 
 class StatementOut(BaseModel):
@@ -296,12 +355,12 @@ class StatementList(BaseModel):
 
 class PageQuery(Query):
     page: Page = 1
-    per_page: Annotated[int, Field(ge=1, le=200)] = 50
+    per_page: LongPage = 50
 
 
 class EntriesQuery(PageQuery):
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
 
 class PostingOut(BaseModel):

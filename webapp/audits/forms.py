@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.i18n import N_
 from reports.engagements import MAX_SAMPLE, MAX_SEED, SEVERITY_LABELS
+from webapp.reading import IntegerField
 
 
 class OpenForm(FlaskForm):

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.i18n import N_
+from webapp.reading import AmountField, DateField, IntegerField
 
 TREASURY_KINDS = {"seed": N_("Seed money"), "top-up": N_("Yearly top-up")}
 DONOR_KINDS = {"enterprise": N_("Enterprise"), "individual": N_("Individual")}
@@ -17,16 +18,16 @@ BOOK_KINDS = {"interest": N_("Bank interest"), "fee": N_("Bank fee")}
 class TreasuryForm(FlaskForm):
     kind = SelectField(N_("Kind"), choices=TREASURY_KINDS)
     date = DateField(N_("Date"), validators=[DataRequired()])
-    amount = StringField(N_("Amount (yuan)"), validators=[DataRequired(), Length(max=30)])
+    amount = AmountField(N_("Amount (yuan)"), validators=[DataRequired(), Length(max=30)])
     doc_no = StringField(N_("Document number (文号)"), validators=[DataRequired(),
                                                                    Length(max=80)])
 
 
 class RuleForm(FlaskForm):
     kind = SelectField(N_("Rule"), choices=RULE_KINDS)
-    amount = StringField(N_("Fixed amount (yuan)"), validators=[Optional(), Length(max=30)])
+    amount = AmountField(N_("Fixed amount (yuan)"), validators=[Optional(), Length(max=30)])
     ratio = StringField(N_("Ratio"), validators=[Optional(), Length(max=10)])
-    cap = StringField(N_("Cap (yuan)"), validators=[Optional(), Length(max=30)])
+    cap = AmountField(N_("Cap (yuan)"), validators=[Optional(), Length(max=30)])
 
 
 class DonorForm(FlaskForm):
@@ -42,7 +43,7 @@ class DonorForm(FlaskForm):
 class DonationForm(FlaskForm):
     donor_id = SelectField(N_("Donor"), validators=[DataRequired()])
     date = DateField(N_("Date"), validators=[DataRequired()])
-    amount = StringField(N_("Amount (yuan)"), validators=[DataRequired(), Length(max=30)])
+    amount = AmountField(N_("Amount (yuan)"), validators=[DataRequired(), Length(max=30)])
     purpose = SelectField(N_("Purpose"), validators=[Optional()])
 
 

@@ -39,6 +39,7 @@ from webapp.money.forms import (
     TreasuryForm,
     VoidForm,
 )
+from webapp.reading import refusal
 
 bp = Blueprint("money", __name__, url_prefix="/funds/<code>")
 
@@ -69,7 +70,7 @@ def post_treasury(code: str):  # type: ignore[no-untyped-def]
     fund = acting(code, "finance")
     form = TreasuryForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Please check what you entered.")
+        raise refusal(form)
     post = events.post_seed if form.kind.data == "seed" else events.post_top_up
     entry = post(db.session, current_actor(), fund.code, date=form.date.data,
                  amount=form.amount.data, doc_no=form.doc_no.data or "")
@@ -83,7 +84,7 @@ def top_up_rule(code: str):  # type: ignore[no-untyped-def]
     fund = acting(code, "finance")
     form = RuleForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Please check what you entered.")
+        raise refusal(form)
     treasury.set_rule(db.session, current_actor(), fund.code, kind=form.kind.data or "",
                       amount=form.amount.data, ratio=form.ratio.data, cap=form.cap.data)
     flash(gettext("Top-up rule saved."), "success")
@@ -141,7 +142,7 @@ def record_donation(code: str):  # type: ignore[no-untyped-def]
     fund = acting(code, "charity_office")
     form = _donation_form(fund)
     if not form.validate_on_submit():
-        raise InvalidInput("Please check what you entered.")
+        raise refusal(form)
     receipt = donations.record_donation(
         db.session, current_actor(), fund.code, donor_id=int(form.donor_id.data or 0),
         date=form.date.data, amount=form.amount.data, purpose=form.purpose.data or None)
@@ -155,7 +156,7 @@ def void(code: str, receipt: str):  # type: ignore[no-untyped-def]
     fund = acting(code, "charity_office")
     form = VoidForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Give the reason.")
+        raise refusal(form)
     replacement = donations.void_receipt(db.session, current_actor(), fund.code, receipt,
                                          reason=form.reason.data or "",
                                          reissue=bool(form.reissue.data))
@@ -171,7 +172,7 @@ def return_donation(code: str, receipt: str):  # type: ignore[no-untyped-def]
     fund = acting(code, "charity_office")
     form = VoidForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Give the reason.")
+        raise refusal(form)
     entry = donations.return_donation(db.session, current_actor(), fund.code, receipt,
                                       date=form.date.data or clock.today(),
                                       reason=form.reason.data or "")
@@ -271,6 +272,8 @@ def import_statement(code: str):  # type: ignore[no-untyped-def]
     flash(gettext("Statement imported: {lines} lines, {matched} matched, {unmatched} waiting.",
                   lines=result.lines, matched=result.matched, unmatched=result.unmatched),
           "success")
+    if result.closed_notice:
+        flash(result.closed_notice, "error")
     return redirect(url_for("money.bank_page", code=fund.code))
 
 
@@ -282,7 +285,7 @@ def settle_line(code: str, line_id: int):  # type: ignore[no-untyped-def]
     fund = acting(code, "charity_office")
     form = MatchForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Please check what you entered.")
+        raise refusal(form)
     if form.entry.data:
         match_line(db.session, current_actor(), fund.code, line_id, form.entry.data)
     else:

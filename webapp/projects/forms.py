@@ -4,12 +4,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -17,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.i18n import N_
+from webapp.reading import AmountField, DateField, IntegerField
 
 CATEGORY_LABELS = {
     "left_behind": N_("Left-behind children"),
@@ -33,12 +32,12 @@ CONDITION_LABELS = {
 
 class BudgetLineForm(Form):
     item = StringField(N_("Item"), validators=[Optional(), Length(max=200)])
-    amount = StringField(N_("Amount (yuan)"), validators=[Optional(), Length(max=30)])
+    amount = AmountField(N_("Amount (yuan)"), validators=[Optional(), Length(max=30)])
 
 
 class TrancheForm(Form):
     planned_date = DateField(N_("Planned date"), validators=[Optional()])
-    amount = StringField(N_("Amount (yuan)"), validators=[Optional(), Length(max=30)])
+    amount = AmountField(N_("Amount (yuan)"), validators=[Optional(), Length(max=30)])
     condition = SelectField(N_("Condition"), choices=CONDITION_LABELS, default="none")
 
 
@@ -48,7 +47,7 @@ class ProjectForm(FlaskForm):
     implementing_unit = StringField(N_("Implementing unit"),
                                     validators=[DataRequired(), Length(max=200)])
     payee = StringField(N_("Payee"), validators=[DataRequired(), Length(max=200)])
-    requested_amount = StringField(N_("Requested amount (yuan)"),
+    requested_amount = AmountField(N_("Requested amount (yuan)"),
                                    validators=[DataRequired(), Length(max=30)])
     summary = TextAreaField(N_("Summary"), validators=[Optional(), Length(max=5000)])
     budget = FieldList(FormField(BudgetLineForm), min_entries=5, max_entries=10)
@@ -70,13 +69,13 @@ class StepForm(FlaskForm):
     reason = TextAreaField(N_("Reason"), validators=[Optional(), Length(max=2000)])
     no_conflict = BooleanField(N_("I declare that I have no conflict of interest with the "
                                   "implementing unit or the payee."))
-    amount = StringField(N_("Approved amount (yuan)"), validators=[Optional(), Length(max=30)])
+    amount = AmountField(N_("Approved amount (yuan)"), validators=[Optional(), Length(max=30)])
     seq = IntegerField(validators=[Optional()])
     report_id = IntegerField(validators=[Optional()])
     bank_ref = StringField(N_("Bank reference"), validators=[Optional(), Length(max=80)])
     paid_on = DateField(N_("Date"), validators=[Optional()])
     body = TextAreaField(N_("Report"), validators=[Optional(), Length(max=20000)])
-    spent_amount = StringField(N_("Amount actually spent (yuan)"),
+    spent_amount = AmountField(N_("Amount actually spent (yuan)"), allow_zero=True,
                                validators=[Optional(), Length(max=30)])
 
 

@@ -41,6 +41,7 @@ from webapp.projects.forms import (
     ProjectForm,
     StepForm,
 )
+from webapp.reading import MAX_PAGE, query_int, refusal
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -61,11 +62,11 @@ def index():  # type: ignore[no-untyped-def]
     funds = db.session.execute(select(Fund).where(
         Fund.id.in_(visible_fund_ids(db.session, actor)))).scalars().all()
     args = request.args
-    year = args.get("year", "")
     found = find_projects(db.session, actor, Filters(
         fund=args.get("fund") or None, purpose=args.get("purpose") or None,
-        state=args.get("state") or None, year=int(year) if year.isdigit() else None,
-        text=args.get("q")), page=args.get("page", 1, type=int) or 1,
+        state=args.get("state") or None, year=query_int("year", None, minimum=2000,
+                                                         maximum=2100),
+        text=args.get("q")), page=query_int("page", 1, maximum=MAX_PAGE),
         per_page=int(current_app.config["PER_PAGE"]))
     projects, page, pages, total = found.projects, found.page, found.pages, found.total
     chart = load_chart()
@@ -189,7 +190,7 @@ def step(project_id: int, name: str):  # type: ignore[no-untyped-def]
     project = get_project(db.session, current_actor(), project_id, for_update=True)
     form = StepForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Please check what you entered.")
+        raise refusal(form)
     result = ops.take_step(db.session, current_actor(), project, name, ops.StepInput(
         reason=form.reason.data or None, amount=form.amount.data or None,
         no_conflict=bool(form.no_conflict.data), seq=form.seq.data,

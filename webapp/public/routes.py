@@ -26,7 +26,7 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from core import clock
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 from core.i18n import gettext
 from reports import public
 from reports.charts import bar_chart, hbar_chart
@@ -34,17 +34,13 @@ from webapp.annual.routes import published_path
 from webapp.extensions import db
 from webapp.projects.forms import CATEGORY_LABELS
 from webapp.public.page_cache import UNREAD, PageCache, Rendered
+from webapp.reading import MAX_PAGE, query_int
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
-MAX_PAGE = 100_000
-
 
 def _page(name: str) -> int:
-    value = request.args.get(name, "1")
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise InvalidInput("A page number is a whole number from 1.")
-    return int(value)
+    return query_int(name, 1, maximum=MAX_PAGE) or 1
 
 
 def _svg(svg: str) -> Markup:
