@@ -10,11 +10,13 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from core.actors import Actor
 from core.db import begin_write
 from core.errors import DomainError, PermissionDenied
 from core.i18n import N_, get_locale
 from core.i18n import gettext as _
 from core.money import format_cny
+from ledger.models import Fund
 from webapp.cli import (
     acting_as,
     actor,
@@ -49,7 +51,7 @@ def init_command() -> None:
 # --- setting up: funds and users ------------------------------------------------
 
 
-def _setting_up(session: Session, fund: Any, *, opening: bool = False) -> Any:
+def _setting_up(session: Session, fund: Fund | None, *, opening: bool = False) -> Actor:
     """Who opens a fund below ``fund`` (``opening``) or adds a user to ``fund``: a proven
     administrator, as on the pages; the console itself only while no active administrator
     manages that jurisdiction (the first fund and the first administrator of a new city).

@@ -21,7 +21,7 @@ from tests.webapp.test_access_matrix import (  # noqa: F401 - scene is a fixture
     scene,
 )
 from tests.webapp.test_api import BODY
-from tests.worlds import CONSOLE, USERS
+from tests.worlds import USERS
 from webapp.auth.tokens import create_token
 from webapp.auth.users import find_user
 
@@ -68,8 +68,9 @@ ROWS = [
 @pytest.mark.slow
 def test_the_pages_matrix_through_the_api(app, world, factory, scene):  # noqa: F811
     with transaction(factory) as session:
-        tokens = {name: create_token(session, CONSOLE, find_user(session, name), name="matrix",
-                                     expires_on=dt.date(2027, 1, 1))[0] for name in USERS}
+        tokens = {name: create_token(session, world[name], find_user(session, name),
+                                     name="matrix", expires_on=dt.date(2027, 1, 1))[0]
+                  for name in USERS}
     client = app.test_client()
     wrong = []
     for method, template, body, expect in ROWS:
