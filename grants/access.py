@@ -50,6 +50,17 @@ def require_fund(actor: Actor, fund: Fund) -> Fund:
     return fund
 
 
+def require_acting(actor: Actor, fund: Fund, *roles: str) -> Fund:
+    """The fund, if the actor acts in it with one of these roles: the one rule for a fund's
+    money steps through every door (pages, API, console). A fund the actor may not even
+    read does not exist for them."""
+    require_fund(actor, fund)
+    if actor.fund != fund.code or actor.role not in roles:
+        raise PermissionDenied("Only users of {fund} with the right role may do this.",
+                               fund=fund.name)
+    return fund
+
+
 def get_project(session: Session, actor: Actor, project_id: int, *,
                 for_update: bool = False) -> Project:
     stmt = select(Project).where(Project.id == project_id)
@@ -86,17 +97,17 @@ def require_step(session: Session, actor: Actor, project: Project, step_name: st
     if project.fund.code != actor.fund:
         raise PermissionDenied("Only users of {fund} can act on its projects; "
                                "you may read them.", fund=project.fund.name)
-    if state not in step.roles:
-        if actor.role in step.roles.values():
-            # The right person at the wrong moment (often: it is already done) is a
-            # conflict with the project's state, not a refusal of the person.
-            raise Conflict("“{step}” is not possible while the project is “{state}”.",
-                           step=gettext(step.label), state=gettext(STATE_LABELS[state]))
-        raise PermissionDenied("“{step}” is not possible while the project is “{state}”.",
-                               step=gettext(step.label), state=gettext(STATE_LABELS[state]))
-    if step.roles[state] != actor.role:
+    # The role comes before the state: someone who may never take a step learns that,
+    # not that the project is in the wrong state for it.
+    roles = [step.roles[state]] if state in step.roles else sorted(set(step.roles.values()))
+    if actor.role not in roles:
         raise PermissionDenied("“{step}” is for {role} users.", step=gettext(step.label),
-                               role=gettext(ROLE_LABELS[step.roles[state]]))
+                               role=" / ".join(gettext(ROLE_LABELS[r]) for r in roles))
+    if state not in step.roles:
+        # The right person at the wrong moment (often: it is already done) is a
+        # conflict with the project's state, not a refusal of the person.
+        raise Conflict("“{step}” is not possible while the project is “{state}”.",
+                       step=gettext(step.label), state=gettext(STATE_LABELS[state]))
     if project.created_by == actor.user_id and step_name not in OWN_STEPS:
         raise PermissionDenied("Nobody may review, approve or pay a project they drafted.")
     if step_name in ("approve", "approve_tranche") and actor.user_id == project.submitted_by:

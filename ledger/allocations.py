@@ -1,5 +1,7 @@
 """Yearly allocation of general money to purposes: finance proposes, a second
-finance user confirms, and only the confirmation posts the entries."""
+finance user confirms, and only the confirmation posts the entries. Both halves are
+proven people (signed in, a token they made, or their password on the console),
+compared by user id: a name proves nobody."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from ledger.journal import clean_text, find_fund
 def propose(session: Session, actor: Actor, fund_code: str, *,
             amounts: dict[str, object], doc_no: str | None = None,
             note: str | None = None) -> AllocationProposal:
-    if actor.role not in ("finance", "console"):
+    if actor.role != "finance" or actor.user_id is None:
         raise PermissionDenied("Only finance users allocate money to purposes.")
     fund = find_fund(session, fund_code)
     chart = load_chart(fund.chart)
@@ -69,7 +71,7 @@ def get_proposal(session: Session, fund_code: str, proposal_id: int) -> Allocati
 
 def _decide(session: Session, actor: Actor, fund_code: str, proposal_id: int
             ) -> AllocationProposal:
-    if actor.role not in ("finance", "console"):
+    if actor.role != "finance" or actor.user_id is None:
         raise PermissionDenied("Only finance users allocate money to purposes.")
     find_fund(session, fund_code, lock=True)
     proposal = get_proposal(session, fund_code, proposal_id)
@@ -82,8 +84,9 @@ def confirm(session: Session, actor: Actor, fund_code: str, proposal_id: int, *,
             date: dt.date | None = None) -> AllocationProposal:
     """A second finance user confirms; every line posts as an allocation entry."""
     proposal = _decide(session, actor, fund_code, proposal_id)
-    if actor.name == proposal.proposed_by_name or (
-            actor.user_id is not None and actor.user_id == proposal.proposed_by):
+    # A proposal from before its author was proven (proposed_by empty) has no second half
+    # to be: it can only be withdrawn.
+    if proposal.proposed_by is None or actor.user_id == proposal.proposed_by:
         raise PermissionDenied("A second finance user must confirm an allocation; "
                                "nobody confirms their own proposal.")
     day = date or clock.today()

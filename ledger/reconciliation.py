@@ -128,7 +128,7 @@ def reconcile(session: Session, actor: Actor, fund_code: str, period: str) -> Mo
 
 def override(session: Session, actor: Actor, fund: Fund, period: str, reason: str) -> None:
     """Finance lets a month close unreconciled, saying why."""
-    if actor.role not in ("finance", "console"):
+    if actor.role != "finance":
         raise PermissionDenied("Only finance may let an unreconciled month close.")
     why = clean_text(reason, "Reason", required=True, limit=1000)
     result = status(session, fund, period)

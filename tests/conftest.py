@@ -10,9 +10,11 @@ application's back, and nothing leaks into the next test.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -183,18 +185,35 @@ def post(factory: sessionmaker[Session], actor: Actor) -> Callable[..., object]:
 
 @pytest.fixture
 def run(database_url, monkeypatch, capsys):
-    """Run `specialfund ARGS...` as an operator would, in English; returns (exit status,
-    stdout, stderr)."""
+    """Run `specialfund ARGS...` as an operator would, in English, with ``stdin`` as its
+    standard input; returns (exit status, stdout, stderr). It names no user: steps reserved
+    to a role need ``run_as``."""
     from webapp.cli import main
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SPECIALFUND_ACTOR", "cli-test")
     monkeypatch.setenv("SPECIALFUND_LANG", "en")
+    monkeypatch.delenv("SPECIALFUND_TOKEN", raising=False)
 
-    def invoke(*args: str) -> tuple[int, str, str]:
+    def invoke(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         with pytest.raises(SystemExit) as done:
             main(list(args))
         out, err = capsys.readouterr()
         return done.value.code or 0, out, err
+
+    return invoke
+
+
+@pytest.fixture
+def run_as(run):
+    """run_as("fin1", ARGS...): `specialfund --user fin1 ARGS...` with the user's password
+    (the worlds' PASSWORD unless given) as the first line of standard input and ``stdin``
+    after it."""
+    from tests.worlds import PASSWORD
+
+    def invoke(user: str, *args: str, stdin: str = "",
+               password: str = PASSWORD) -> tuple[int, str, str]:
+        return run("--user", user, *args, stdin=f"{password}\n{stdin}")
 
     return invoke

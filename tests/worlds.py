@@ -18,7 +18,8 @@ from grants import operations as ops
 from grants.access import get_project
 from grants.models import FundPolicy, Project
 from ledger.journal import find_fund
-from webapp.auth.users import add_user
+from webapp.auth.tokens import create_token
+from webapp.auth.users import add_user, find_user
 
 CONSOLE = Actor("setup", "console")
 PASSWORD = "correct-horse-9"
@@ -67,6 +68,12 @@ class World:
         """The project as a user sees it, inside an open read-only session."""
         with self.factory() as session:
             yield get_project(session, self.actors[as_user], project_id)
+
+
+def make_token(session, username: str, *, name: str = "t", expires_on: dt.date | None = None):
+    """An API token made as tokens are made: by its own user. Returns (token, row)."""
+    user = find_user(session, username)
+    return create_token(session, user.actor(), user, name=name, expires_on=expires_on)
 
 
 def project_input(**overrides) -> ops.ProjectInput:

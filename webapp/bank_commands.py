@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.i18n import gettext as _
 from core.money import format_cny
-from webapp.cli import actor, cli, in_transaction, print_table
+from webapp.cli import acting_as, cli, in_transaction, print_table
 
 bank_group = AppGroup("bank", help="The fund's dedicated bank account: import statements, "
                                    "match their lines to entries.")
@@ -32,12 +32,13 @@ def bank_import(session: Session, fund_code: str, file: Path) -> None:
     """Import a statement file (CSV, UTF-8 or GBK) and match its lines."""
     from ledger.bank import import_statement, parse_statement  # noqa: PLC0415
 
+    office = acting_as(session, fund_code, "charity_office")
     data = file.read_bytes()
     total = len(parse_statement(data, file.name))  # refuses a bad file before the bar
     err = sys.stderr
     with click.progressbar(length=total, label=_("Importing {file}", file=file.name), file=err,
                            hidden=not err.isatty()) as bar:
-        result = import_statement(session, actor(), fund_code, data, file.name,
+        result = import_statement(session, office, fund_code, data, file.name,
                                   progress=lambda: bar.update(1))
     click.echo(_("Imported {file} into fund {fund}: {lines} lines, {skipped} already known, "
                  "{matched} matched, {unmatched} waiting to be matched.", file=file.name,
@@ -75,7 +76,8 @@ def bank_match(session: Session, fund_code: str, line_id: int, seq: int) -> None
     """Match a statement line to an entry of the same amount."""
     from ledger.bank import match_line  # noqa: PLC0415
 
-    line = match_line(session, actor(), fund_code, line_id, seq)
+    line = match_line(session, acting_as(session, fund_code, "charity_office"), fund_code,
+                      line_id, seq)
     click.echo(_("Statement line {line} ({amount}) matched to {fund} #{seq}.", line=line.id,
                  amount=format_cny(line.amount), fund=fund_code.strip().upper(), seq=seq))
 
@@ -90,7 +92,8 @@ def bank_book(session: Session, fund_code: str, line_id: int, kind: str) -> None
     """Post a statement line as bank interest or a bank fee, and match it."""
     from ledger.bank import book_line  # noqa: PLC0415
 
-    entry = book_line(session, actor(), fund_code, line_id, kind)
+    entry = book_line(session, acting_as(session, fund_code, "charity_office"), fund_code,
+                      line_id, kind)
     click.echo(_("Posted {fund} #{seq} on {date} ({type}) for statement line {line}.",
                  fund=entry.fund, seq=entry.seq, date=entry.date.isoformat(), type=entry.type,
                  line=line_id))

@@ -3,6 +3,13 @@ export, verify, period close, audit and demo data.
 
 Every command runs in one transaction: it commits when the command succeeds and
 rolls back entirely when it fails. Errors print one line and exit non-zero.
+
+The console acts as a named user who proves it, like the pages: ``specialfund --user
+NAME …`` with NAME's password as the first line of standard input (asked for, hidden,
+on a terminal), or ``SPECIALFUND_TOKEN`` holding one of their API tokens. Every step
+reserved to a role runs as that user's ``Actor``, so the domain's role, jurisdiction
+and two-person rules apply as on the pages, and the audit log names that user. The
+console's own name (``SPECIALFUND_ACTOR``) only labels jobs that need no role.
 """
 
 from __future__ import annotations
@@ -15,24 +22,117 @@ import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.actors import Actor
-from core.errors import DomainError
+from core.errors import DomainError, PermissionDenied
 from core.i18n import gettext as _
 from core.i18n import set_locale
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 EXIT_PROBLEM = 1
 EXIT_USAGE = 2
+_CLAIMED = "specialfund.user"  # the name given with --user (ctx.meta, shared by subcommands)
+_PROVEN = "specialfund.proven"  # the id of the user once proven, for this invocation
 
 
 def actor() -> Actor:
+    """The console itself: labels jobs that need no role (set-up, export, verify, lists)."""
     name = os.environ.get("SPECIALFUND_ACTOR") or f"cli:{getpass.getuser()}"
     return Actor(name, "console")
+
+
+def _claim_user(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_CLAIMED] = value
+
+
+user_option = click.Option(
+    ["--user"], metavar="NAME", expose_value=False, allow_from_autoenv=False,
+    callback=_claim_user,
+    help="Act as this user, who proves it: their password is the first line of standard "
+         "input (asked for on a terminal; never give it on the command line). Steps "
+         "reserved to a role need it, or an API token of theirs in SPECIALFUND_TOKEN.")
+
+
+def _read_password(username: str) -> str:
+    if sys.stdin is None:
+        return ""
+    if sys.stdin.isatty():
+        return getpass.getpass(_("Password for {name}: ", name=username))
+    return sys.stdin.readline().rstrip("\n")
+
+
+def prove(claim: str | None = None, *, by_token: bool = True) -> int | None:
+    """Prove who the console acts as, once per command and before its transaction (a
+    wrong password is counted towards the lockout even though the command then fails).
+    ``claim`` names the user the command itself is about (``token create NAME``) when no
+    ``--user`` was given. Returns the proven user's id, or None when nobody was named."""
+    from webapp.auth.tokens import user_for_token  # noqa: PLC0415
+    from webapp.auth.users import authenticate  # noqa: PLC0415
+    from webapp.extensions import db  # noqa: PLC0415
+
+    meta = click.get_current_context().meta
+    if _PROVEN in meta:
+        return meta[_PROVEN]  # type: ignore[no-any-return]
+    name, token = meta.get(_CLAIMED), os.environ.get("SPECIALFUND_TOKEN") or None
+    if name is not None and token is not None:
+        raise click.UsageError(_("Give --user or SPECIALFUND_TOKEN, not both."))
+    if token is not None and not by_token:
+        raise PermissionDenied("This step needs the user's own password, not an API token.")
+    name = name if name is not None else (None if token else claim)
+    if name is None and token is None:
+        return None
+    with db.transaction() as session:  # commits the failure count, or the reset
+        if token is not None:
+            user = user_for_token(session, token)
+        else:
+            user = authenticate(session, name or "", _read_password(name or ""))
+        user_id = user.id if user is not None else None
+    if user_id is None:
+        if token is not None:
+            raise PermissionDenied("SPECIALFUND_TOKEN is not a valid API token: unknown, "
+                                   "revoked, expired, or its user deactivated.")
+        raise PermissionDenied("Wrong user name or password, or the account is locked for a "
+                               "while after repeated failures.")
+    meta[_PROVEN] = user_id
+    return user_id
+
+
+def is_proven() -> bool:
+    """Whether this command was given a user and proved them."""
+    return click.get_current_context().meta.get(_PROVEN) is not None
+
+
+def proven(session: Session) -> Actor:
+    """The proven user's actor; refuses when the console was not given one."""
+    from webapp.auth.models import User  # noqa: PLC0415
+
+    user_id = click.get_current_context().meta.get(_PROVEN)
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.active:
+        raise PermissionDenied(
+            "This step is reserved to a role: name the user who takes it, "
+            "specialfund --user NAME … with their password as the first line of standard "
+            "input, or set SPECIALFUND_TOKEN to one of their API tokens.")
+    return user.actor()
+
+
+def acting_as(session: Session, fund_code: str, *roles: str) -> Actor:
+    """The proven user, if they act in this fund with one of these roles: the pages' rule
+    (``grants.access.require_acting``) with the pages' message."""
+    from grants.access import require_acting  # noqa: PLC0415
+    from ledger.journal import find_fund  # noqa: PLC0415
+
+    who = proven(session)
+    require_acting(who, find_fund(session, fund_code), *roles)
+    return who
 
 
 def parse_date(value: str | None, field: str = "--date") -> dt.date:
@@ -93,17 +193,20 @@ cli = Console(
     create_app=_create_app,
     add_default_commands=True,
     load_dotenv=False,
+    params=[user_option],
     help="Special Fund: children's special fund ledgers and grants.",
 )
 
 
 def in_transaction(work: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a command body with a session in one transaction (commit or roll back)."""
+    """Run a command body with a session in one transaction (commit or roll back), after
+    proving the user the console was told to act as."""
 
     @functools.wraps(work)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from webapp.extensions import db  # noqa: PLC0415
 
+        prove()
         with db.transaction() as session:
             return work(session, *args, **kwargs)
 

@@ -10,12 +10,25 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from core.actors import Actor
 from core.db import begin_write
-from core.errors import DomainError
+from core.errors import DomainError, PermissionDenied
 from core.i18n import N_, get_locale
 from core.i18n import gettext as _
 from core.money import format_cny
-from webapp.cli import actor, amount_option, cli, in_transaction, parse_date, print_table
+from ledger.models import Fund
+from webapp.cli import (
+    acting_as,
+    actor,
+    amount_option,
+    cli,
+    in_transaction,
+    is_proven,
+    parse_date,
+    print_table,
+    prove,
+    proven,
+)
 from webapp.extensions import db
 
 
@@ -36,6 +49,30 @@ def init_command() -> None:
     click.echo(_("Database ready: {url}", url=_redacted(current_app.config["DATABASE_URL"])))
 
 
+# --- setting up: funds and users ------------------------------------------------
+
+
+def _setting_up(session: Session, fund: Fund | None, *, opening: bool = False) -> Actor:
+    """Who opens a fund below ``fund`` (``opening``) or adds a user to ``fund``: a proven
+    administrator, as on the pages; the console itself only while no active administrator
+    manages that jurisdiction (the first fund and the first administrator of a new city).
+    A new city-level fund (``fund`` None) has nobody over it yet."""
+    from webapp.auth.users import has_administrator  # noqa: PLC0415
+
+    if is_proven():
+        admin = proven(session)
+        if opening and (admin.role != "admin" or not admin.city_level or fund is None
+                        or fund.code != admin.fund):
+            raise PermissionDenied("Only a city administrator opens funds, for the counties "
+                                   "below their city.")
+        return admin
+    if fund is not None and has_administrator(session, fund):
+        raise PermissionDenied("{fund} has an administrator: they set it up, e.g. "
+                               "specialfund --user ADMIN … with their password as the first "
+                               "line of standard input.", fund=fund.name)
+    return actor()
+
+
 # --- funds ---------------------------------------------------------------------
 
 LEVELS = {"city": N_("city"), "county": N_("county")}
@@ -54,13 +91,16 @@ cli.add_command(fund_group)
 @in_transaction
 def fund_add(session: Session, code: str, name_zh: str, name_en: str, parent_code: str | None,
              opened_on: str | None, chart: str) -> None:
-    """Open a fund and its accounts."""
-    from ledger.funds import add_fund  # noqa: PLC0415
+    """Open a fund and its accounts: a city administrator, for a county below their city;
+    the console itself while nobody administers the city yet (setting up)."""
+    from ledger.funds import accounts_of, add_fund  # noqa: PLC0415
+    from ledger.journal import find_fund  # noqa: PLC0415
 
-    fund = add_fund(session, actor(), code=code, name_zh=name_zh, name_en=name_en,
+    parent = find_fund(session, parent_code) if parent_code else None
+    fund = add_fund(session, _setting_up(session, parent, opening=True), code=code,
+                    name_zh=name_zh, name_en=name_en,
                     opened_on=parse_date(opened_on, "--opened-on"), parent_code=parent_code,
                     chart=chart)
-    from ledger.funds import accounts_of  # noqa: PLC0415
 
     click.echo(_("Fund {code} opened with {count} accounts.", code=fund.code,
                  count=len(accounts_of(session, fund))))
@@ -107,17 +147,37 @@ def common(func: Any) -> Any:
     return fund_option(func)
 
 
-def _post(event: str, **kwargs: Any) -> None:
+def _post(event: str, role: str, **kwargs: Any) -> None:
+    """Post as the proven user, if they act in the fund with ``role`` (as on the pages)."""
     from ledger.events import EVENTS  # noqa: PLC0415
 
     fund_code = kwargs.pop("fund_code")
 
     @in_transaction
     def run(session: Session) -> None:
-        entry = EVENTS[event](session, actor(), fund_code, **kwargs)
+        entry = EVENTS[event](session, acting_as(session, fund_code, role), fund_code, **kwargs)
         _posted(entry, fund_code.upper())
 
     run()
+
+
+def _closed_door(name: str, message: str) -> None:
+    """A command that no longer posts: it says which way the money goes instead."""
+
+    @post_group.command(name, hidden=True, add_help_option=False, context_settings={
+        "ignore_unknown_options": True, "allow_extra_args": True})
+    def door() -> None:
+        raise click.UsageError(_(message))
+
+
+_closed_door("allocation", N_(
+    "An allocation needs two finance users: one proposes it (specialfund --user NAME "
+    "allocation propose …) and another confirms it (allocation confirm). Nothing was posted."))
+for _event in ("commitment", "disbursement", "release", "unspent-return"):
+    _closed_door(_event, N_(
+        "Project money moves only through the project's own steps on the pages or the API "
+        "(approve, pay a tranche, record the unspent money, close, cancel), where nobody "
+        "both approves and pays. Nothing was posted."))
 
 
 @post_group.command("seed")
@@ -127,8 +187,8 @@ def _post(event: str, **kwargs: Any) -> None:
 def post_seed(fund_code: str, amount: str, date: str | None, doc_no: str,
               narration: str | None) -> None:
     """Treasury seed money (财政启动资金) into the general pool."""
-    _post("seed", fund_code=fund_code, amount=amount, date=parse_date(date), doc_no=doc_no,
-          narration=narration)
+    _post("seed", "finance", fund_code=fund_code, amount=amount, date=parse_date(date),
+          doc_no=doc_no, narration=narration)
 
 
 @post_group.command("top-up")
@@ -138,8 +198,8 @@ def post_seed(fund_code: str, amount: str, date: str | None, doc_no: str,
 def post_top_up(fund_code: str, amount: str, date: str | None, doc_no: str,
                 narration: str | None) -> None:
     """The treasury's yearly top-up (年度补充资金)."""
-    _post("top-up", fund_code=fund_code, amount=amount, date=parse_date(date), doc_no=doc_no,
-          narration=narration)
+    _post("top-up", "finance", fund_code=fund_code, amount=amount, date=parse_date(date),
+          doc_no=doc_no, narration=narration)
 
 
 @post_group.command("donation")
@@ -157,70 +217,12 @@ def post_donation(session: Session, fund_code: str, amount: str, date: str | Non
     from ledger.donations import record_donation  # noqa: PLC0415
     from webapp.money_commands import donor_for  # noqa: PLC0415
 
-    donor_id = donor_for(session, fund_code, donor, donor_type, anonymous)
-    receipt = record_donation(session, actor(), fund_code, donor_id=donor_id,
+    office = acting_as(session, fund_code, "charity_office")
+    donor_id = donor_for(session, office, fund_code, donor, donor_type, anonymous)
+    receipt = record_donation(session, office, fund_code, donor_id=donor_id,
                               date=parse_date(date), amount=amount, purpose=purpose,
                               narration=narration)
     click.echo(_("Donation booked; receipt {code} issued.", code=receipt.code))
-
-
-@post_group.command("allocation")
-@common
-@click.option("--purpose", required=True)
-@click.option("--doc-no", help="Decision document number")
-@click.option("--narration")
-def post_allocation(fund_code: str, amount: str, date: str | None, purpose: str,
-                    doc_no: str | None, narration: str | None) -> None:
-    """Earmark general money for a purpose."""
-    _post("allocation", fund_code=fund_code, amount=amount, date=parse_date(date),
-          purpose=purpose, doc_no=doc_no, narration=narration)
-
-
-@post_group.command("commitment")
-@common
-@click.option("--grant", required=True, help="Project reference")
-@click.option("--purpose", required=True)
-@click.option("--payee", help="Implementing unit")
-@click.option("--narration")
-def post_commitment(fund_code: str, amount: str, date: str | None, grant: str, purpose: str,
-                    payee: str | None, narration: str | None) -> None:
-    """An approved project's commitment."""
-    _post("commitment", fund_code=fund_code, amount=amount, date=parse_date(date), grant=grant,
-          purpose=purpose, payee=payee, narration=narration)
-
-
-@post_group.command("disbursement")
-@common
-@click.option("--grant", required=True)
-@click.option("--bank-ref", required=True, help="Bank transaction reference")
-@click.option("--payee")
-def post_disbursement(fund_code: str, amount: str, date: str | None, grant: str, bank_ref: str,
-                      payee: str | None) -> None:
-    """Pay a tranche of an approved project."""
-    _post("disbursement", fund_code=fund_code, amount=amount, date=parse_date(date), grant=grant,
-          bank_ref=bank_ref, payee=payee)
-
-
-@post_group.command("release")
-@common
-@click.option("--grant", required=True)
-@click.option("--reason", required=True)
-def post_release(fund_code: str, amount: str, date: str | None, grant: str, reason: str) -> None:
-    """Release an unpaid commitment."""
-    _post("release", fund_code=fund_code, amount=amount, date=parse_date(date), grant=grant,
-          reason=reason)
-
-
-@post_group.command("unspent-return")
-@common
-@click.option("--grant", required=True)
-@click.option("--bank-ref", required=True)
-@click.option("--reason")
-def post_unspent_return(fund_code: str, amount: str, date: str | None, grant: str,
-                        bank_ref: str, reason: str | None) -> None:
-    """Unspent project money returned to its purpose."""
-    _post("unspent-return", fund_code=fund_code, amount=amount, date=parse_date(date),
-          grant=grant, bank_ref=bank_ref, reason=reason)
 
 
 @post_group.command("interest")
@@ -228,7 +230,7 @@ def post_unspent_return(fund_code: str, amount: str, date: str | None, grant: st
 @click.option("--bank-ref")
 def post_interest(fund_code: str, amount: str, date: str | None, bank_ref: str | None) -> None:
     """Bank interest into the general pool."""
-    _post("interest", fund_code=fund_code, amount=amount, date=parse_date(date),
+    _post("interest", "charity_office", fund_code=fund_code, amount=amount, date=parse_date(date),
           bank_ref=bank_ref)
 
 
@@ -237,8 +239,15 @@ def post_interest(fund_code: str, amount: str, date: str | None, bank_ref: str |
 @click.option("--bank-ref")
 def post_bank_fee(fund_code: str, amount: str, date: str | None, bank_ref: str | None) -> None:
     """A bank charge paid from the general pool."""
-    _post("bank-fee", fund_code=fund_code, amount=amount, date=parse_date(date),
+    _post("bank-fee", "charity_office", fund_code=fund_code, amount=amount, date=parse_date(date),
           bank_ref=bank_ref)
+
+
+# Who reverses what on the console: the role that posts that kind of entry. Donations go
+# back with `donation-return` (which voids the receipt too); allocations and project
+# money are two-person decisions that one person does not undo alone.
+REVERSIBLE = {"seed": "finance", "top-up": "finance", "interest": "charity_office",
+              "bank-fee": "charity_office"}
 
 
 @post_group.command("reversal")
@@ -246,9 +255,25 @@ def post_bank_fee(fund_code: str, amount: str, date: str | None, bank_ref: str |
 @click.option("--entry", "seq", type=int, required=True, help="Entry number (#) to reverse")
 @click.option("--date", help="Date of the reversal, in the open period; today when omitted")
 @click.option("--reason", required=True)
-def post_reversal(fund_code: str, seq: int, date: str | None, reason: str) -> None:
-    """Reverse a posted entry (the original is kept)."""
-    _post("reversal", fund_code=fund_code, seq=seq, date=parse_date(date), reason=reason)
+@in_transaction
+def post_reversal(session: Session, fund_code: str, seq: int, date: str | None,
+                  reason: str) -> None:
+    """Reverse a seed, top-up, interest or bank-fee entry (the original is kept)."""
+    from grants.access import require_acting, require_fund  # noqa: PLC0415
+    from ledger.events import post_reversal as reverse  # noqa: PLC0415
+    from ledger.journal import find_entry, find_fund  # noqa: PLC0415
+
+    who = proven(session)
+    fund = require_fund(who, find_fund(session, fund_code))
+    original = find_entry(session, fund, seq)
+    if original.type not in REVERSIBLE:
+        raise PermissionDenied("Entry #{seq} is a {type} entry: the console reverses only seed, "
+                               "top-up, interest and bank-fee entries. A donation goes back "
+                               "with donation-return; project money and allocations only "
+                               "through their own steps.", seq=seq, type=original.type)
+    require_acting(who, fund, REVERSIBLE[original.type])
+    _posted(reverse(session, who, fund.code, seq=seq, date=parse_date(date), reason=reason),
+            fund.code)
 
 
 @ledger_group.command("balances")
@@ -338,7 +363,8 @@ def ledger_close(session: Session, fund_code: str, period: str, reason: str | No
     """Assert every closing balance and lock the period."""
     from ledger.periods import close_period  # noqa: PLC0415
 
-    close = close_period(session, actor(), fund_code, period, reason=reason,
+    close = close_period(session, acting_as(session, fund_code, "finance"), fund_code, period,
+                         reason=reason,
                          unreconciled_reason=unreconciled_reason)
     click.echo(_("Closed {period} of fund {fund}: nothing can post on or before {end}.",
                  period=close.period, fund=fund_code.upper(), end=close.period_end.isoformat()))
@@ -421,21 +447,26 @@ cli.add_command(user_group)
 @in_transaction
 def user_add(session: Session, username: str, role: str, fund_code: str,
              display_name: str | None, password_stdin: bool) -> None:
-    """Create a user from a script; the password comes on standard input:
+    """Create a user from a script; the password comes on standard input. An administrator
+    of the fund adds users (their own password first); the console itself only while nobody
+    administers the fund yet, e.g. the first administrator:
 
     echo "$PW" | specialfund user add NAME --role ROLE --fund CODE --password-stdin
+    printf '%s\n%s\n' "$ADMIN_PW" "$PW" | specialfund --user ADMIN user add NAME … --password-stdin
     """
+    from ledger.journal import find_fund  # noqa: PLC0415
     from webapp.auth.users import add_user  # noqa: PLC0415
 
+    who = _setting_up(session, find_fund(session, fund_code))
     password = sys.stdin.readline().rstrip("\n")
-    user = add_user(session, actor(), username=username, display_name=display_name or username,
+    user = add_user(session, who, username=username, display_name=display_name or username,
                     role=role, fund_code=fund_code, password=password)
     click.echo(_("User {name} created.", name=user.username))
 
 
 # --- API tokens ------------------------------------------------------------------
 
-token_group = AppGroup("token", help="API tokens: each acts as its user.")
+token_group = AppGroup("token", help="API tokens: each acts as its user, who alone makes them.")
 cli.add_command(token_group)
 
 
@@ -443,31 +474,36 @@ cli.add_command(token_group)
 @click.argument("username")
 @click.option("--name", required=True, help="What the token is for, e.g. the script's name")
 @click.option("--expires", help="Last day the token works (YYYY-MM-DD); no expiry when omitted")
-@in_transaction
-def token_create(session: Session, username: str, name: str, expires: str | None) -> None:
-    """Make a token for a user and print it alone on standard output, once:
+def token_create(username: str, name: str, expires: str | None) -> None:
+    """Make a token for yourself, proven by your own password as the first line of standard
+    input, and print it alone on standard output, once:
 
-    TOKEN=$(specialfund token create NAME --name script)
+    TOKEN=$(specialfund token create NAME --name script < password-file)
     """
     from webapp.auth.tokens import create_token  # noqa: PLC0415
     from webapp.auth.users import find_user  # noqa: PLC0415
+    from webapp.extensions import db  # noqa: PLC0415
 
-    user = find_user(session, username)
-    token, row = create_token(session, actor(), user, name=name,
-                              expires_on=parse_date(expires, "--expires") if expires else None)
-    click.echo(token)
-    click.echo(_("API token {id} ({hint}…) created for {name}. It is shown only this once; "
-                 "keep it secret.", id=row.id, hint=row.hint, name=user.username), err=True)
+    prove(claim=username, by_token=False)  # never a token: it would outlive its own revoking
+    with db.transaction() as session:
+        user = find_user(session, username)
+        token, row = create_token(
+            session, proven(session), user, name=name,
+            expires_on=parse_date(expires, "--expires") if expires else None)
+        click.echo(token)
+        click.echo(_("API token {id} ({hint}…) created for {name}. It is shown only this once; "
+                     "keep it secret.", id=row.id, hint=row.hint, name=user.username), err=True)
 
 
 @token_group.command("revoke")
 @click.argument("token_id", type=int)
 @in_transaction
 def token_revoke(session: Session, token_id: int) -> None:
-    """Revoke a token for good (see `token list` for its number)."""
+    """Revoke a token for good (see `token list` for its number), as its user or an
+    administrator who manages them (specialfund --user NAME token revoke ID)."""
     from webapp.auth.tokens import revoke_token  # noqa: PLC0415
 
-    row = revoke_token(session, actor(), token_id)
+    row = revoke_token(session, proven(session), token_id)
     click.echo(_("API token {id} ({hint}…) of {name} revoked.", id=row.id, hint=row.hint,
                  name=row.user.username))
 
@@ -484,6 +520,8 @@ def token_list(session: Session, username: str) -> None:
         if row.revoked_at is not None:
             return _("revoked {when} by {name}", when=row.revoked_at.strftime("%Y-%m-%d %H:%M"),
                      name=row.revoked_by)
+        if not row.made_by_owner:
+            return _("opens nothing: made by {name}, not by its user", name=row.created_by)
         return _("active") if is_live(row) else _("expired")
 
     rows = [[str(t.id), t.name, t.hint + "…", t.created_at.strftime("%Y-%m-%d %H:%M"),

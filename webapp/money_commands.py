@@ -11,9 +11,10 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.actors import Actor
 from core.i18n import gettext as _
 from core.money import format_cny
-from webapp.cli import actor, amount_option, cli, in_transaction, parse_date, print_table
+from webapp.cli import acting_as, amount_option, cli, in_transaction, parse_date, print_table
 
 
 def _protector():  # type: ignore[no-untyped-def]
@@ -25,7 +26,7 @@ def _protector():  # type: ignore[no-untyped-def]
                      str(current_app.config["HASH_KEY"]).encode())
 
 
-def donor_for(session: Session, fund_code: str, name: str, kind: str,
+def donor_for(session: Session, actor: Actor, fund_code: str, name: str, kind: str,
               anonymous: bool = False) -> int:
     """The donor of that name and kind in the fund, registered on first sight."""
     from ledger.donations import add_donor  # noqa: PLC0415
@@ -37,7 +38,7 @@ def donor_for(session: Session, fund_code: str, name: str, kind: str,
         Donor.fund_id == fund.id, Donor.kind == kind, Donor.name == name.strip())).scalar()
     if found is not None:
         return found
-    return add_donor(session, actor(), fund.code, kind=kind, name=name,
+    return add_donor(session, actor, fund.code, kind=kind, name=name,
                      publish="anonymous" if anonymous else "name").id
 
 
@@ -61,8 +62,9 @@ def donor_add(session: Session, fund_code: str, kind: str, name: str, credit_cod
     """Register a donor."""
     from ledger.donations import add_donor  # noqa: PLC0415
 
+    office = acting_as(session, fund_code, "charity_office")
     number = sys.stdin.readline().strip() if id_number_stdin else None
-    donor = add_donor(session, actor(), fund_code, kind=kind, name=name,
+    donor = add_donor(session, office, fund_code, kind=kind, name=name,
                       credit_code=credit_code, id_number=number,
                       publish="anonymous" if anonymous else "name", protector=_protector())
     click.echo(_("Donor {name} registered (id {id}).", name=donor.name, id=donor.id))
@@ -100,7 +102,8 @@ def receipt_void(session: Session, fund_code: str, code: str, reason: str,
     """Void a receipt; it stays in the register with its reason."""
     from ledger.donations import void_receipt  # noqa: PLC0415
 
-    replacement = void_receipt(session, actor(), fund_code, code, reason=reason,
+    replacement = void_receipt(session, acting_as(session, fund_code, "charity_office"),
+                               fund_code, code, reason=reason,
                                reissue=reissue)
     click.echo(_("Receipt {code} voided.", code=code))
     if replacement:
@@ -134,8 +137,8 @@ def donation_return(session: Session, fund_code: str, code: str, reason: str,
     """Give a donation back: reverse its entry and void its receipt."""
     from ledger.donations import return_donation  # noqa: PLC0415
 
-    entry = return_donation(session, actor(), fund_code, code, date=parse_date(date),
-                            reason=reason)
+    entry = return_donation(session, acting_as(session, fund_code, "charity_office"), fund_code,
+                            code, date=parse_date(date), reason=reason)
     click.echo(_("Donation returned: reversal {fund} #{seq}.", fund=fund_code.upper(),
                  seq=entry.seq))
 
@@ -157,7 +160,8 @@ def topup_rule(session: Session, fund_code: str, amount: str | None, ratio: str 
     """Set how the yearly top-up is computed."""
     from ledger.treasury import set_rule  # noqa: PLC0415
 
-    set_rule(session, actor(), fund_code, kind="fixed" if amount else "ratio",
+    set_rule(session, acting_as(session, fund_code, "finance"), fund_code,
+             kind="fixed" if amount else "ratio",
              amount=amount, ratio=ratio, cap=cap)
     click.echo(_("Top-up rule saved."))
 
@@ -191,6 +195,7 @@ def allocation_propose(session: Session, fund_code: str, amounts: tuple[str, ...
     from core.money import parse_amount  # noqa: PLC0415
     from ledger.allocations import propose  # noqa: PLC0415
 
+    finance = acting_as(session, fund_code, "finance")
     pairs = {}
     for item in amounts:
         purpose, sep, value = item.partition("=")
@@ -198,7 +203,7 @@ def allocation_propose(session: Session, fund_code: str, amounts: tuple[str, ...
             raise InvalidInput("Write each amount as PURPOSE=AMOUNT, not “{value}”.",
                                value=item[:40])
         pairs[purpose] = parse_amount(value, field=f"--amount {purpose}")
-    proposal = propose(session, actor(), fund_code, amounts=pairs, doc_no=doc_no)
+    proposal = propose(session, finance, fund_code, amounts=pairs, doc_no=doc_no)
     click.echo(_("Allocation {id} proposed.", id=proposal.id))
 
 
@@ -210,7 +215,7 @@ def allocation_confirm(session: Session, fund_code: str, proposal_id: int) -> No
     """Confirm a proposal (by another user than its author) and post it."""
     from ledger.allocations import confirm  # noqa: PLC0415
 
-    confirm(session, actor(), fund_code, proposal_id)
+    confirm(session, acting_as(session, fund_code, "finance"), fund_code, proposal_id)
     click.echo(_("Allocation confirmed and posted."))
 
 
@@ -222,7 +227,8 @@ def reconcile_command(session: Session, fund_code: str, period: str) -> int:
     """Reconcile a month of the dedicated account with the ledger."""
     from ledger.reconciliation import reconcile  # noqa: PLC0415
 
-    result = reconcile(session, actor(), fund_code, period)
+    result = reconcile(session, acting_as(session, fund_code, "charity_office", "finance"),
+                       fund_code, period)
     bank = format_cny(result.bank_balance) if result.bank_balance is not None else "—"
     click.echo(_("{period}: bank {bank}, fund accounts {ledger}; {lines} statement lines and "
                  "{entries} entries outstanding.", period=result.period, bank=bank,

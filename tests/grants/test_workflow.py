@@ -11,6 +11,7 @@ from sqlalchemy import select
 from audit.models import AuditRecord
 from core.db import transaction
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from core.i18n import locale_as
 from grants import operations as ops
 from grants.models import Project
 from grants.states import State
@@ -183,6 +184,28 @@ def test_wrong_people_are_refused(world, draft, user, step, kwargs, refusal):
     with pytest.raises(refusal):
         world.run(user, step, draft, **kwargs)
     assert state_of(world, draft) == "submitted"
+
+
+@pytest.mark.parametrize(("user", "step", "kwargs", "role"), [
+    ("ca", ops.approve, {"amount": "1", "no_conflict": True}, "Finance bureau"),
+    ("co", ops.close, {}, "Finance bureau"),
+    ("aud", ops.reject, {"reason": "x"}, "Charity federation office / Finance bureau"),
+])
+def test_a_step_wrong_for_both_role_and_state_is_refused_for_the_role(world, draft, user, step,
+                                                                      kwargs, role):
+    with locale_as("en"):
+        with pytest.raises(PermissionDenied) as refused:
+            world.run(user, step, draft, **kwargs)
+        assert refused.value.message.endswith(f"is for {role} users.")
+    assert state_of(world, draft) == "draft"
+
+
+def test_the_right_role_in_the_wrong_state_hears_about_the_state(world, draft):
+    with locale_as("en"):
+        with pytest.raises(Conflict) as refused:
+            world.run("fin1", ops.approve, draft, amount="1", no_conflict=True)
+        assert refused.value.message == ("“Approve” is not possible while the project is "
+                                         "“Draft”.")
 
 
 def test_other_jurisdictions_cannot_even_see_a_project(world, draft):

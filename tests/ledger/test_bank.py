@@ -550,8 +550,19 @@ def test_beangulp_importer_reports_a_bad_file(tmp_path):
 # --- the console ------------------------------------------------------------------------------
 
 
-def test_console_bank_commands(run, tmp_path, make_fund, post):
+@pytest.fixture
+def office(run, make_fund):
+    """雁江区's fund and its charity office, added from the console while nobody
+    administers it."""
+    from tests.worlds import PASSWORD
+
     make_fund("YJQ")
+    assert run("user", "add", "co", "--role", "charity_office", "--fund", "YJQ",
+               "--password-stdin", stdin=PASSWORD + "\n")[0] == 0
+    return "co"
+
+
+def test_console_bank_commands(run, run_as, tmp_path, post, office):
     post("seed", "YJQ", date=dt.date(2025, 1, 5), amount="100000", doc_no="D1")  # 1
     post("donation", "YJQ", date=dt.date(2025, 3, 3), amount="5000", donor="资阳某公司",  # 2
          donor_type="enterprise", receipt_no="R-1")
@@ -560,11 +571,11 @@ def test_console_bank_commands(run, tmp_path, make_fund, post):
     file = tmp_path / MARCH
     file.write_bytes(read(MARCH))
 
-    status, out, err = run("bank", "import", "--fund", "yjq", str(file))
+    status, out, err = run_as(office, "bank", "import", "--fund", "yjq", str(file))
     assert status == 0, err
     assert "8 lines, 0 already known, 1 matched, 7 waiting" in out
 
-    status, out, err = run("bank", "import", "--fund", "YJQ", str(file))
+    status, out, err = run_as(office, "bank", "import", "--fund", "YJQ", str(file))
     assert status == 1 and out == "" and err.count("\n") == 1
     assert err.startswith("Error: ") and "nothing changed" in err
 
@@ -572,31 +583,30 @@ def test_console_bank_commands(run, tmp_path, make_fund, post):
     assert status == 0 and "SXF0321" in out and "-¥5.00" in out and "B0304001" not in out
     ids = {line.split()[3]: line.split()[0] for line in out.splitlines()[2:]}
 
-    status, out, err = run("bank", "book", "--fund", "YJQ", "--line", ids["SXF0321"],
-                           "--as", "fee")
+    status, out, err = run_as(office, "bank", "book", "--fund", "YJQ", "--line",
+                              ids["SXF0321"], "--as", "fee")
     assert status == 0, err
     assert "YJQ #4" in out and "bank-fee" in out
-    status, out, err = run("bank", "match", "--fund", "YJQ", "--line", ids["B0325001"],
-                           "--entry", "3")
+    status, out, err = run_as(office, "bank", "match", "--fund", "YJQ", "--line",
+                              ids["B0325001"], "--entry", "3")
     assert status == 0, err
     assert "matched to YJQ #3" in out
 
-    status, out, err = run("bank", "match", "--fund", "YJQ", "--line", ids["LX0331"],
-                           "--entry", "2")
+    status, out, err = run_as(office, "bank", "match", "--fund", "YJQ", "--line",
+                              ids["LX0331"], "--entry", "2")
     assert status == 1 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")
-    status, _out, err = run("bank", "book", "--fund", "YJQ", "--line", ids["LX0331"],
-                            "--as", "donation")
+    status, _out, err = run_as(office, "bank", "book", "--fund", "YJQ", "--line",
+                               ids["LX0331"], "--as", "donation")
     assert status == 2
 
     status, out, _err = run("bank", "unmatched", "--fund", "YJQ")
     assert "SXF0321" not in out and "B0325001" not in out and "LX0331" in out
 
 
-def test_console_refuses_a_bad_file_in_one_line(run, tmp_path, make_fund):
-    make_fund("YJQ")
+def test_console_refuses_a_bad_file_in_one_line(run_as, tmp_path, office):
     bad = tmp_path / "bad.csv"
     bad.write_bytes((HEADER + "2025-03-01,A,捐赠,甲,1.00,2.00,\n").encode("gbk"))
-    status, out, err = run("bank", "import", "--fund", "YJQ", str(bad))
+    status, out, err = run_as(office, "bank", "import", "--fund", "YJQ", str(bad))
     assert status == 1 and out == "" and err.count("\n") == 1
     assert err.startswith("Error: Line 2")
 

@@ -21,7 +21,7 @@ from webapp.demo import synthetic_id
 
 D = Decimal
 OFFICE = Actor("office", "charity_office")
-FIN1, FIN2 = Actor("fin1", "finance"), Actor("fin2", "finance")
+FIN1 = Actor("fin1", "finance")
 
 
 @pytest.fixture
@@ -161,8 +161,21 @@ def test_top_up_rules(session, factory, fund, donor):
         treasury.set_rule(s, FIN1, fund, kind="ratio", ratio="abc", cap="1")
 
 
-def test_allocations_post_only_when_a_second_finance_user_confirms(session, factory, fund):
-    first, second = FIN1, FIN2
+@pytest.fixture
+def finance(factory, fund) -> tuple[Actor, Actor]:
+    """Two finance users of the fund: the two halves of an allocation are proven people."""
+    from tests.worlds import CONSOLE, PASSWORD
+    from webapp.auth.users import add_user
+
+    with transaction(factory) as s:
+        return tuple(add_user(s, CONSOLE, username=name, display_name=name, role="finance",
+                              fund_code=fund, password=PASSWORD).actor()
+                     for name in ("fin1", "fin2"))
+
+
+def test_allocations_post_only_when_a_second_finance_user_confirms(session, factory, fund,
+                                                                    finance):
+    first, second = finance
     with transaction(factory) as s:
         proposal = allocations.propose(s, first, fund, amounts={
             "education": "30000", "medical": "20000", "orphans": ""}, doc_no="资慈〔2025〕3号")
@@ -180,9 +193,27 @@ def test_allocations_post_only_when_a_second_finance_user_confirms(session, fact
         allocations.confirm(s, second, fund, proposal_id)
 
 
-def test_an_allocation_beyond_the_general_pool_is_refused(factory, fund):
+def test_two_halves_are_compared_by_user_id_not_by_name(factory, fund, finance):
+    first, second = finance
+    with transaction(factory) as s:
+        proposal_id = allocations.propose(s, first, fund, amounts={"education": "100"}).id
+    # Someone called "fin1" who is not the proposer is a second person; an actor with no
+    # proven user is nobody at all, whatever its name.
+    for nobody in (Actor("fin9", "finance"), Actor("console", "console"),
+                   Actor("fin2", "finance")):
+        with pytest.raises(PermissionDenied), transaction(factory) as s:
+            allocations.confirm(s, nobody, fund, proposal_id)
+    for nobody in (Actor("fin1", "finance"), Actor("ops", "console")):
+        with pytest.raises(PermissionDenied), transaction(factory) as s:
+            allocations.propose(s, nobody, fund, amounts={"education": "1"})
+    renamed = Actor("fin1", "finance", second.user_id, second.fund)
+    with transaction(factory) as s:
+        allocations.confirm(s, renamed, fund, proposal_id)
+
+
+def test_an_allocation_beyond_the_general_pool_is_refused(factory, fund, finance):
     with pytest.raises(InvalidInput) as caught, transaction(factory) as s:
-        allocations.propose(s, FIN1, fund, amounts={"education": "100000.01"})
+        allocations.propose(s, finance[0], fund, amounts={"education": "100000.01"})
     assert "¥100,000.00" in caught.value.message
     with pytest.raises(PermissionDenied), transaction(factory) as s:
         allocations.propose(s, OFFICE, fund, amounts={"education": "1"})

@@ -13,7 +13,7 @@ from core.i18n import locale_as
 from grants import operations as ops
 from ledger.journal import find_fund
 from ledger.models import JournalEntry
-from tests.worlds import CONSOLE, project_input
+from tests.worlds import project_input
 from webapp.auth.tokens import create_token
 from webapp.auth.users import find_user
 
@@ -40,7 +40,7 @@ def tokens(world, factory):
     made = {}
     with transaction(factory) as session:
         for name in world.actors:
-            made[name], _row = create_token(session, CONSOLE, find_user(session, name),
+            made[name], _row = create_token(session, world[name], find_user(session, name),
                                             name="tests", expires_on=None)
     return made
 

@@ -27,7 +27,7 @@ from tests.webapp.test_access_matrix import (  # noqa: F401 - scene, per_fund ar
     scene,
 )
 from tests.webapp.test_api import BODY
-from tests.worlds import CONSOLE, USERS
+from tests.worlds import USERS, make_token
 from webapp.auth.tokens import create_token
 from webapp.auth.users import find_user
 
@@ -74,8 +74,9 @@ ROWS = [
 @pytest.mark.slow
 def test_the_pages_matrix_through_the_api(app, world, factory, scene):  # noqa: F811
     with transaction(factory) as session:
-        tokens = {name: create_token(session, CONSOLE, find_user(session, name), name="matrix",
-                                     expires_on=dt.date(2027, 1, 1))[0] for name in USERS}
+        tokens = {name: create_token(session, world[name], find_user(session, name),
+                                     name="matrix", expires_on=dt.date(2027, 1, 1))[0]
+                  for name in USERS}
     client = app.test_client()
     wrong = []
     for method, template, body, expect in ROWS:
@@ -100,7 +101,7 @@ def test_every_api_list_holds_only_the_funds_a_user_may_read(app, world, factory
     """The API's lists, opened with each user's token, hold the rows of the funds the user
     may read and none of the others' (the pages' rule: tests/webapp/test_access_matrix.py)."""
     with transaction(factory) as session:
-        tokens = {name: create_token(session, CONSOLE, find_user(session, name), name="lists",
+        tokens = {name: make_token(session, name, name="lists",
                                      expires_on=None)[0] for name in EVERYONE}
     client = app.test_client()
 

@@ -14,6 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from webapp import create_app
+from webapp.demo import DEMO_PASSWORD
 from webapp.extensions import db
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "api_example.py"
@@ -26,7 +27,8 @@ def test_the_worked_example_runs_against_the_demo(run, database_url):
     assert status == 0, err
     tokens = {}
     for name in ("ca", "co", "fin1", "fin2"):
-        status, out, err = run("token", "create", f"yjq_{name}", "--name", "api example")
+        status, out, err = run("token", "create", f"yjq_{name}", "--name", "api example",
+                               stdin=DEMO_PASSWORD + "\n")
         assert status == 0, err
         tokens[f"TOKEN_{name.upper()}"] = out.strip()
     app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False})

@@ -18,7 +18,6 @@ from schemathesis.checks import (
 
 from core.db import transaction
 from tests.reports.test_public import disclose
-from tests.worlds import CONSOLE
 from webapp.api.routes import PREFIX, api
 from webapp.auth.tokens import create_token
 from webapp.auth.users import find_user
@@ -36,7 +35,7 @@ CALLER = {"civil_affairs": "ca", "charity_office": "co", "finance": "fin1", "aud
 def test_the_api_keeps_its_document(app, world, factory, post, approved):
     disclose(world, factory, post, approved)  # donors, receipts, payments, an audit
     with transaction(factory) as session:
-        tokens = {role: create_token(session, CONSOLE, find_user(session, name),
+        tokens = {role: create_token(session, world[name], find_user(session, name),
                                      name="schemathesis", expires_on=None)[0]
                   for role, name in CALLER.items()}
     roles = {f"{op.method} {PREFIX}{op.path}": (op.roles or ("finance",))[0]

@@ -22,10 +22,8 @@ from core.errors import Conflict
 from grants import operations as ops
 from grants.models import Project
 from tests.webapp.conftest import text as visible
-from tests.worlds import CONSOLE, project_input
+from tests.worlds import make_token, project_input
 from webapp import create_app
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
 
 SECRET_TITLE = "张小明的助学项目"  # what a user typed; it may name a child
 BODY = {
@@ -46,8 +44,7 @@ GONE = "postgresql+psycopg://nobody@127.0.0.1:9/gone"  # nothing listens on port
 def token(world, factory):
     def make(name: str) -> dict[str, str]:
         with transaction(factory) as session:
-            secret, _row = create_token(session, CONSOLE, find_user(session, name),
-                                        name="tests", expires_on=None)
+            secret, _row = make_token(session, name, name="tests", expires_on=None)
         return {"Authorization": f"Bearer {secret}"}
     return make
 

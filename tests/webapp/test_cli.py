@@ -5,9 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from tests.webapp.conftest import text as page_text
+from tests.worlds import PASSWORD
+
+PEOPLE = {"fin1": ("finance", "YJQ"), "fin2": ("finance", "YJQ"),
+          "co": ("charity_office", "YJQ"), "city_fin": ("finance", "ZYS")}
+
 
 @pytest.fixture
 def fund(run):
+    """The city and 雁江区, and a few users, set up from the console while nobody
+    administers them yet."""
     assert run("init")[0] == 0
     assert run("fund", "add", "zys", "--name-zh", "资阳市本级", "--name-en", "Ziyang City",
                "--opened-on", "2025-01-01")[0] == 0
@@ -15,87 +23,316 @@ def fund(run):
                            "--parent", "ZYS", "--opened-on", "2025-01-01")
     assert status == 0, err
     assert "25 accounts" in out
+    for name, (role, code) in PEOPLE.items():
+        status, _, err = run("user", "add", name, "--role", role, "--fund", code,
+                             "--password-stdin", stdin=PASSWORD + "\n")
+        assert status == 0, err
     return "YJQ"
 
 
-def test_post_every_event_and_read_balances(run, fund):
+def entries(engine) -> list[tuple[int, str]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT e.seq, e.type FROM journal_entries e ORDER BY e.id"))]
+
+
+def audit_actors(engine, action: str) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT actor, role FROM audit_log WHERE action = :a ORDER BY id"), {"a": action})]
+
+
+def test_post_every_event_and_read_balances(run_as, fund, engine):
     steps = [
-        ("seed", "--amount", "100000", "--date", "2025-01-05", "--doc-no", "资财〔2025〕1号"),
-        ("top-up", "--amount", "20000.50", "--date", "2025-02-05", "--doc-no", "资财〔2025〕7号"),
-        ("donation", "--amount", "3000", "--date", "2025-02-06", "--donor", "某公司",
+        ("fin1", "seed", "--amount", "100000", "--date", "2025-01-05", "--doc-no",
+         "资财〔2025〕1号"),
+        ("fin1", "top-up", "--amount", "20000.50", "--date", "2025-02-05", "--doc-no",
+         "资财〔2025〕7号"),
+        ("co", "donation", "--amount", "3000", "--date", "2025-02-06", "--donor", "某公司",
          "--donor-type", "enterprise", "--purpose", "助学"),
-        ("allocation", "--amount", "10000", "--date", "2025-02-07", "--purpose", "medical"),
-        ("commitment", "--amount", "8000", "--date", "2025-02-08", "--grant", "YJQ-1",
-         "--purpose", "medical"),
-        ("disbursement", "--amount", "5000", "--date", "2025-02-09", "--grant", "YJQ-1",
-         "--bank-ref", "ZF1"),
-        ("release", "--amount", "3000", "--date", "2025-02-10", "--grant", "YJQ-1",
-         "--reason", "项目结束"),
-        ("unspent-return", "--amount", "100", "--date", "2025-02-11", "--grant", "YJQ-1",
-         "--bank-ref", "TH1"),
-        ("interest", "--amount", "12.34", "--date", "2025-03-21"),
-        ("bank-fee", "--amount", "5", "--date", "2025-03-25"),
+        ("co", "interest", "--amount", "12.34", "--date", "2025-03-21"),
+        ("co", "bank-fee", "--amount", "5", "--date", "2025-03-25"),
     ]
-    for seq, step in enumerate(steps, start=1):
-        status, out, err = run("ledger", "post", step[0], "--fund", fund, *step[1:])
+    for seq, (user, *step) in enumerate(steps, start=1):
+        status, out, err = run_as(user, "ledger", "post", step[0], "--fund", fund, *step[1:])
         assert status == 0, err
         assert f"YJQ #{seq}" in out or (step[0] == "donation" and "YJQ-2025-000001" in out)
-    status, out, _ = run("ledger", "post", "reversal", "--fund", fund, "--entry", "10",
-                         "--date", "2025-03-26", "--reason", "手续费退回")
-    assert status == 0 and "#11" in out
+    status, out, err = run_as("co", "ledger", "post", "reversal", "--fund", fund, "--entry", "5",
+                              "--date", "2025-03-26", "--reason", "手续费退回")
+    assert status == 0 and "#6" in out, err
+    status, out, err = run_as("fin1", "allocation", "propose", "--fund", fund, "--amount",
+                              "medical=10000")
+    assert status == 0, err
+    status, out, err = run_as("fin2", "allocation", "confirm", "--fund", fund, "1")
+    assert status == 0, err
+    assert entries(engine)[-1] == (7, "allocation")
+    assert audit_actors(engine, "ledger.seed") == [("fin1", "finance")]
+    assert audit_actors(engine, "ledger.interest") == [("co", "charity_office")]
+    assert audit_actors(engine, "allocation.confirm") == [("fin2", "finance")]
 
-    status, out, _ = run("ledger", "balances", "--fund", fund)
+    status, out, _ = run_as("fin1", "ledger", "balances", "--fund", fund)
     assert status == 0
-    assert "Assets:Fund:Medical" in out and "¥5,100.00" in out
+    assert "Assets:Fund:Medical" in out and "¥10,000.00" in out
     assert "¥110,012.84" in out  # general: 100000 + 20000.50 - 10000 + 12.34
-    status, out, _ = run("ledger", "balances", "--fund", fund, "--as-of", "2025-01-31")
+    status, out, _ = run_as("fin1", "ledger", "balances", "--fund", fund, "--as-of", "2025-01-31")
     assert "¥100,000.00" in out and "¥110,012.84" not in out
 
 
-def test_errors_are_one_line_and_change_nothing(run, fund):
-    run("ledger", "post", "seed", "--fund", fund, "--amount", "100", "--date", "2025-01-05",
-        "--doc-no", "D1")
+def test_errors_are_one_line_and_change_nothing(run_as, fund):
+    run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount", "100", "--date",
+           "2025-01-05", "--doc-no", "D1")
     for amount in ("-1", "0", "NaN", "inf", "abc", "1.001", "99999999999"):
-        status, out, err = run("ledger", "post", "interest", "--fund", fund, "--amount", amount,
-                               "--date", "2025-01-06")
+        status, out, err = run_as("co", "ledger", "post", "interest", "--fund", fund,
+                                  "--amount", amount, "--date", "2025-01-06")
         assert status != 0
         assert out == "" and err.count("\n") == 1 and err.startswith("Error: "), err
-    status, _, err = run("ledger", "post", "allocation", "--fund", fund, "--amount", "500",
-                         "--date", "2025-01-06", "--purpose", "education")
+    status, _, err = run_as("fin1", "allocation", "propose", "--fund", fund, "--amount",
+                            "education=500")
     assert status == 1 and err.count("\n") == 1
-    assert "Assets:Fund:General" in err and "¥100.00" in err
-    status, _, err = run("ledger", "post", "interest", "--fund", fund, "--amount", "1",
-                         "--date", "2025-13-01")
+    assert "¥500.00" in err and "¥100.00" in err
+    status, _, err = run_as("co", "ledger", "post", "interest", "--fund", fund, "--amount", "1",
+                            "--date", "2025-13-01")
     assert status == 1 and "not a date" in err
-    status, _, err = run("ledger", "post", "interest", "--fund", fund)
+    status, _, err = run_as("co", "ledger", "post", "interest", "--fund", fund)
     assert status == 2 and err.count("\n") == 1 and "--amount" in err
-    status, out, _ = run("fund", "list")
+    status, out, _ = run_as("co", "fund", "list")
     assert "1" in out.splitlines()[-1]  # YJQ still has one entry
 
 
-def test_locked_period_is_refused_with_the_way_out(run, fund):
-    run("ledger", "post", "seed", "--fund", fund, "--amount", "100", "--date", "2025-01-05",
-        "--doc-no", "D1")
-    status, _, err = run("ledger", "close-period", "--fund", fund, "--period", "2025-01")
+def test_locked_period_is_refused_with_the_way_out(run_as, fund):
+    run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount", "100", "--date",
+           "2025-01-05", "--doc-no", "D1")
+    status, _, err = run_as("fin1", "ledger", "close-period", "--fund", fund, "--period",
+                            "2025-01")
     assert status == 1 and "2025-01" in err  # no bank statement: not reconciled
-    status, _, err = run("ledger", "close-period", "--fund", fund, "--period", "2025-01",
-                         "--unreconciled-reason", "无银行流水")
+    status, _, err = run_as("fin1", "ledger", "close-period", "--fund", fund, "--period",
+                            "2025-01", "--unreconciled-reason", "无银行流水")
     assert status == 0, err
-    status, _, err = run("ledger", "post", "interest", "--fund", fund, "--amount", "1",
-                         "--date", "2025-01-20")
+    status, _, err = run_as("co", "ledger", "post", "interest", "--fund", fund, "--amount", "1",
+                            "--date", "2025-01-20")
     assert status == 1 and "closed period" in err and "2025-01-31" in err
 
 
-def test_errors_speak_chinese_by_default(run, fund, monkeypatch):
+def test_errors_speak_chinese_by_default(run_as, fund, monkeypatch):
     monkeypatch.setenv("SPECIALFUND_LANG", "zh_CN")
-    status, _, err = run("ledger", "post", "interest", "--fund", "NOPE", "--amount", "1")
+    status, _, err = run_as("co", "ledger", "post", "interest", "--fund", "NOPE", "--amount",
+                            "1")
     assert status == 1
     assert err.startswith("错误：") and "NOPE" in err
 
 
-def test_export_writes_a_file_bean_check_accepts(run, fund, tmp_path):
-    run("ledger", "post", "seed", "--fund", fund, "--amount", "100", "--date", "2025-01-05",
-        "--doc-no", "D1")
+# --- who the console acts as --------------------------------------------------------------
+
+
+def test_a_role_step_without_a_proven_user_is_refused_and_changes_nothing(run, fund, engine,
+                                                                          tmp_path):
+    statement = tmp_path / "statement.csv"
+    statement.write_text("x\n")
+    for command in (
+        ["ledger", "post", "seed", "--fund", fund, "--amount", "100", "--doc-no", "D1"],
+        ["ledger", "post", "donation", "--fund", fund, "--amount", "100", "--donor", "甲",
+         "--donor-type", "individual"],
+        ["ledger", "post", "interest", "--fund", fund, "--amount", "1"],
+        ["ledger", "post", "bank-fee", "--fund", fund, "--amount", "1"],
+        ["ledger", "post", "reversal", "--fund", fund, "--entry", "1", "--reason", "x"],
+        ["ledger", "close-period", "--fund", fund, "--period", "2025-01",
+         "--unreconciled-reason", "x"],
+        ["donor", "add", "--fund", fund, "--kind", "enterprise", "--name", "某公司"],
+        ["receipt", "void", "--fund", fund, "YJQ-2025-000001", "--reason", "x"],
+        ["donation-return", "--fund", fund, "YJQ-2025-000001", "--reason", "x"],
+        ["top-up", "rule", "--fund", fund, "--fixed", "1000"],
+        ["allocation", "propose", "--fund", fund, "--amount", "education=1"],
+        ["allocation", "confirm", "--fund", fund, "1"],
+        ["reconcile", "--fund", fund, "--period", "2025-01"],
+        ["bank", "import", "--fund", fund, str(statement)],
+        ["bank", "match", "--fund", fund, "--line", "1", "--entry", "1"],
+        ["bank", "book", "--fund", fund, "--line", "1", "--as", "fee"],
+        ["token", "revoke", "1"],
+    ):
+        status, out, err = run(*command)
+        assert (status, out) == (1, ""), (command, err)
+        assert "reserved to a role" in err and "--user" in err, (command, err)
+    assert entries(engine) == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM donors")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM top_up_rules")).scalar() == 0
+
+
+def test_a_name_alone_proves_nobody(run, run_as, fund, engine, monkeypatch):
+    monkeypatch.setenv("SPECIALFUND_ACTOR", "fin1")  # a label, not a person
+    status, _, err = run("ledger", "post", "seed", "--fund", fund, "--amount", "100",
+                         "--doc-no", "D1")
+    assert status == 1 and "reserved to a role" in err
+    status, _, err = run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount", "100",
+                            "--doc-no", "D1", password="not-the-password-1")
+    assert status == 1 and "Wrong user name or password" in err
+    status, _, err = run_as("nobody", "ledger", "post", "seed", "--fund", fund, "--amount",
+                            "100", "--doc-no", "D1")
+    assert status == 1 and "Wrong user name or password" in err
+    assert entries(engine) == []
+    with engine.connect() as conn:  # the failure counts towards the lockout
+        assert conn.execute(text("SELECT failed_logins FROM users WHERE username = 'fin1'")
+                            ).scalar() == 1
+    status, _, err = run("--user", "fin1", "ledger", "post", "seed", "--fund", fund,
+                         "--amount", "100", "--doc-no", "D1", stdin="")
+    assert status == 1 and "Wrong user name or password" in err
+
+
+def test_the_wrong_role_or_fund_is_refused_with_the_pages_message(run_as, fund, engine, app,
+                                                                  login, monkeypatch):
+    # The page first: a console command closes every pooled connection when it ends.
+    page = login("city_fin").post("/funds/YJQ/treasury", data={
+        "kind": "seed", "date": "2025-01-05", "amount": "100", "doc_no": "D1"})
+    assert page.status_code == 403
+    monkeypatch.setenv("SPECIALFUND_LANG", "zh_CN")
+    seed = ["ledger", "post", "seed", "--fund", fund, "--amount", "100", "--doc-no", "D1"]
+    status, _, wrong_role = run_as("co", *seed)
+    assert status == 1
+    status, _, wrong_fund = run_as("city_fin", *seed)
+    assert status == 1
+    message = wrong_fund.removeprefix("错误：").strip()
+    assert message == wrong_role.removeprefix("错误：").strip()
+    assert message in page_text(page) and "雁江区" in message
+    status, _, err = run_as("city_fin", "ledger", "post", "seed", "--fund", "NOPE",
+                            "--amount", "100", "--doc-no", "D1")
+    assert status == 1 and "NOPE" in err
+    assert entries(engine) == []
+
+
+def test_an_allocation_needs_two_proven_people(run, run_as, fund, engine, monkeypatch):
+    run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount", "1000", "--date",
+           "2025-01-05", "--doc-no", "D1")
+    status, _, err = run_as("fin1", "allocation", "propose", "--fund", fund, "--amount",
+                            "education=600")
+    assert status == 0, err
+    status, _, err = run_as("fin1", "allocation", "confirm", "--fund", fund, "1")
+    assert status == 1 and "nobody confirms their own proposal" in err
+    # The same person through another door is still the same person.
+    status, token, err = run("token", "create", "fin1", "--name", "nightly",
+                             stdin=PASSWORD + "\n")
+    assert status == 0, err
+    monkeypatch.setenv("SPECIALFUND_TOKEN", token.strip())
+    status, _, err = run("allocation", "confirm", "--fund", fund, "1")
+    assert status == 1 and "nobody confirms their own proposal" in err
+    monkeypatch.delenv("SPECIALFUND_TOKEN")
+    assert entries(engine) == [(1, "seed")]
+    status, _, err = run_as("fin2", "allocation", "confirm", "--fund", fund, "1")
+    assert status == 0, err
+    assert entries(engine) == [(1, "seed"), (2, "allocation")]
+    assert audit_actors(engine, "allocation.propose") == [("fin1", "finance")]
+    assert audit_actors(engine, "allocation.confirm") == [("fin2", "finance")]
+
+
+def test_ledger_post_allocation_cannot_post_alone(run_as, fund, engine):
+    run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount", "1000", "--date",
+           "2025-01-05", "--doc-no", "D1")
+    status, out, err = run_as("fin1", "ledger", "post", "allocation", "--fund", fund,
+                              "--amount", "500", "--date", "2025-01-06", "--purpose", "education")
+    assert (status, out) == (2, "") and err.count("\n") == 1
+    assert "two finance users" in err and "allocation propose" in err
+    assert entries(engine) == [(1, "seed")]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM allocation_proposals")).scalar() == 0
+
+
+@pytest.mark.parametrize("event", ["commitment", "disbursement", "release", "unspent-return"])
+def test_project_money_cannot_be_posted_around_the_workflow(run_as, fund, engine, event):
+    run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount", "1000", "--date",
+           "2025-01-05", "--doc-no", "D1")
+    for user in ("fin1", "co"):
+        status, out, err = run_as(user, "ledger", "post", event, "--fund", fund, "--amount",
+                                  "100", "--grant", "YJQ-1", "--purpose", "education",
+                                  "--bank-ref", "B1", "--reason", "x")
+        assert (status, out) == (2, "") and err.count("\n") == 1
+        assert "only through the project's own steps" in err
+    assert entries(engine) == [(1, "seed")]
+    status, out, _ = run_as("fin1", "ledger", "post", "--help")
+    assert status == 0 and event not in out and "allocation" not in out and "seed" in out
+
+
+def test_reversals_are_taken_by_the_role_that_posts_the_entry(run_as, fund, engine):
+    run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount", "1000", "--date",
+           "2025-01-05", "--doc-no", "D1")
+    run_as("co", "ledger", "post", "donation", "--fund", fund, "--amount", "50", "--date",
+           "2025-01-06", "--donor", "甲", "--donor-type", "individual")
+    reverse = ["ledger", "post", "reversal", "--fund", fund, "--reason", "录入错误",
+               "--date", "2025-01-07", "--entry"]
+    status, _, err = run_as("co", *reverse, "1")
+    assert status == 1 and "right role" in err
+    status, _, err = run_as("fin1", *reverse, "2")
+    assert status == 1 and "donation-return" in err
+    status, out, err = run_as("fin1", *reverse, "1")
+    assert status == 0 and "#3" in out, err
+    assert entries(engine) == [(1, "seed"), (2, "donation"), (3, "reversal")]
+
+
+def test_a_token_proves_the_console_user(run, fund, engine, monkeypatch):
+    status, token, err = run("token", "create", "fin1", "--name", "cron",
+                             stdin=PASSWORD + "\n")
+    assert status == 0, err
+    monkeypatch.setenv("SPECIALFUND_TOKEN", token.strip())
+    seed = ["ledger", "post", "seed", "--fund", fund, "--amount", "100", "--date",
+            "2025-01-05", "--doc-no", "D1"]
+    status, out, err = run(*seed)
+    assert status == 0 and "YJQ #1" in out, err
+    assert audit_actors(engine, "ledger.seed") == [("fin1", "finance")]
+    status, _, err = run("--user", "fin2", *seed, stdin=PASSWORD + "\n")
+    assert status == 2 and "not both" in err
+    status, _, err = run("token", "create", "fin1", "--name", "another")
+    assert status == 1 and "own password" in err
+    monkeypatch.setenv("SPECIALFUND_TOKEN", token.strip()[:-1])
+    status, _, err = run(*seed)
+    assert status == 1 and "SPECIALFUND_TOKEN" in err
+    assert entries(engine) == [(1, "seed")]
+
+
+def test_commands_that_read_standard_input_read_after_the_password(run_as, fund, engine):
+    status, _, err = run_as("co", "donor", "add", "--fund", fund, "--kind", "individual",
+                            "--name", "李四", "--id-number-stdin", stdin="110101199003074514\n")
+    assert status == 0, err
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id_number_ct FROM donors")).scalar() is not None
+    assert audit_actors(engine, "donor.add") == [("co", "charity_office")]
+
+
+def test_setting_up_is_the_consoles_only_until_an_administrator_exists(run, run_as, fund,
+                                                                       engine):
+    status, _, err = run("user", "add", "zys_admin", "--role", "admin", "--fund", "ZYS",
+                         "--password-stdin", stdin=PASSWORD + "\n")
+    assert status == 0, err  # the city's first administrator
+    status, _, err = run("user", "add", "ca", "--role", "civil_affairs", "--fund", "YJQ",
+                         "--password-stdin", stdin=PASSWORD + "\n")
+    assert status == 1 and "has an administrator" in err and "--user" in err
+    status, _, err = run("fund", "add", "AYX", "--name-zh", "安岳县", "--name-en", "Anyue",
+                         "--parent", "ZYS")
+    assert status == 1 and "has an administrator" in err
+    status, _, err = run_as("fin1", "user", "add", "ca", "--role", "civil_affairs", "--fund",
+                            "YJQ", "--password-stdin", stdin=PASSWORD + "\n")
+    assert status == 1 and "Only administrators" in err
+
+    status, _, err = run_as("zys_admin", "user", "add", "ca", "--role", "civil_affairs",
+                            "--fund", "YJQ", "--password-stdin", stdin="ca-password-1\n")
+    assert status == 0, err  # the administrator's password first, the new user's second
+    assert audit_actors(engine, "user.add")[-1] == ("zys_admin", "admin")
+    status, _, err = run_as("ca", "fund", "list", password="ca-password-1")
+    assert status == 0, err
+    status, _, err = run_as("zys_admin", "fund", "add", "AYX", "--name-zh", "安岳县",
+                            "--name-en", "Anyue", "--parent", "ZYS")
+    assert status == 0, err
+    status, _, err = run_as("zys_admin", "fund", "add", "NJ", "--name-zh", "内江市",
+                            "--name-en", "Neijiang")
+    assert status == 1 and "city administrator" in err
+    # A new city has nobody over it yet: the console opens it and adds its administrator.
+    status, _, err = run("fund", "add", "NJ", "--name-zh", "内江市", "--name-en", "Neijiang")
+    assert status == 0, err
+    status, _, err = run_as("zys_admin", "user", "add", "nj_fin", "--role", "finance",
+                            "--fund", "NJ", "--password-stdin", stdin=PASSWORD + "\n")
+    assert status == 1 and "funds they manage" in err
+
+
+def test_export_writes_a_file_bean_check_accepts(run, run_as, fund, tmp_path):
+    run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount", "100", "--date",
+           "2025-01-05", "--doc-no", "D1")
     target = tmp_path / "yjq.beancount"
     status, _, err = run("ledger", "export", "--fund", fund, "-o", str(target))
     assert status == 0, err
@@ -138,7 +375,8 @@ def test_demo_verifies_and_a_direct_sql_edit_is_named(run, engine):
     assert status == 1 and "#42" in out
 
 
-def test_a_database_failure_is_one_line_that_quotes_no_sql(run, fund, engine, monkeypatch):
+def test_a_database_failure_is_one_line_that_quotes_no_sql(run, run_as, fund, engine,
+                                                          monkeypatch):
     with engine.begin() as conn:  # the database refuses every new entry, naming its values
         conn.execute(text("CREATE TABLE guard_keys (k VARCHAR(40) PRIMARY KEY)"))
         conn.execute(text("CREATE TABLE commit_guard (k VARCHAR(40) REFERENCES guard_keys (k) "
@@ -152,9 +390,9 @@ def test_a_database_failure_is_one_line_that_quotes_no_sql(run, fund, engine, mo
                               "RETURN NEW; END $$"))
             conn.execute(text("CREATE TRIGGER guard AFTER INSERT ON journal_entries "
                               "FOR EACH ROW EXECUTE FUNCTION guard()"))
-    status, out, err = run("ledger", "post", "seed", "--fund", fund, "--amount", "100",
-                           "--date", "2025-01-05", "--doc-no", "资财〔2025〕99号",
-                           "--narration", "张小明的种子资金")
+    status, out, err = run_as("fin1", "ledger", "post", "seed", "--fund", fund, "--amount",
+                              "100", "--date", "2025-01-05", "--doc-no", "资财〔2025〕99号",
+                              "--narration", "张小明的种子资金")
     assert status == 1 and err.startswith("Error: the database failed (IntegrityError)")
     assert len(err.strip().splitlines()) == 1
     assert "张小明" not in out + err and "INSERT" not in err and "commit_guard" not in err

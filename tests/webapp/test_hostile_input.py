@@ -10,9 +10,7 @@ import pytest
 
 from core.db import transaction
 from tests.webapp.conftest import text
-from tests.worlds import CONSOLE
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
+from tests.worlds import make_token
 
 HUGE = "99999999999999999999999"
 ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -21,7 +19,7 @@ ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 @pytest.fixture
 def api(app, world, factory):
     with transaction(factory) as session:
-        token = create_token(session, CONSOLE, find_user(session, "ca"), name="t",
+        token = make_token(session, "ca", name="t",
                              expires_on=None)[0]
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}

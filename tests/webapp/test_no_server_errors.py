@@ -24,9 +24,7 @@ from wtforms.fields.core import UnboundField
 
 from core.db import transaction
 from tests.reports.test_public import disclose
-from tests.worlds import CONSOLE
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
+from tests.worlds import make_token
 
 pytestmark = pytest.mark.slow
 # Generated examples per route and method besides the explicit ones; raise it for a deeper
@@ -110,8 +108,7 @@ def callers(app, world, factory, post, approved):
     with transaction(factory) as session:
         for role, name in ROLES.items():
             if name is not None and role != "admin":
-                tokens[role] = create_token(session, CONSOLE, find_user(session, name),
-                                            name="fuzz", expires_on=None)[0]
+                tokens[role] = make_token(session, name, name="fuzz", expires_on=None)[0]
     for role, name in ROLES.items():
         client = app.test_client()
         if name is not None:

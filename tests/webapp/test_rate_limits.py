@@ -13,11 +13,9 @@ from sqlalchemy import select
 
 from core.db import transaction
 from tests.webapp.conftest import text
-from tests.worlds import CONSOLE, PASSWORD
+from tests.worlds import PASSWORD, make_token
 from webapp import create_app
 from webapp.auth.models import User
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
 from webapp.config import ConfigurationError
 from webapp.extensions import db
 
@@ -105,8 +103,7 @@ def tokens(world, factory) -> dict[str, str]:
     made = {}
     with transaction(factory) as session:
         for name in ("aud", "fin1"):
-            made[name], _row = create_token(session, CONSOLE, find_user(session, name),
-                                            name="limits", expires_on=None)
+            made[name], _row = make_token(session, name, name="limits", expires_on=None)
     return made
 
 

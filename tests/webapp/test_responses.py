@@ -14,10 +14,8 @@ from werkzeug.http import http_date
 from core.db import transaction
 from tests.webapp.test_attachments import PDF, upload
 from tests.webapp.test_public_site import disclose
-from tests.worlds import CONSOLE
+from tests.worlds import make_token
 from webapp import create_app
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
 from webapp.extensions import db
 
 
@@ -32,7 +30,7 @@ def test_every_private_response_is_no_store(app, world, login, factory, disclose
     page = ca.get(f"/projects/{disclosed.approved}").get_data(as_text=True)
     attachment = page.split(f"/projects/{disclosed.approved}/attachments/")[1].split('"')[0]
     with transaction(factory) as session:
-        token, _row = create_token(session, CONSOLE, find_user(session, "aud"), name="t",
+        token, _row = make_token(session, "aud", name="t",
                                    expires_on=None)
     bearer = {"Authorization": f"Bearer {token}"}
     answers = {

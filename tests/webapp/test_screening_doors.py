@@ -14,9 +14,7 @@ from grants.beneficiaries import add_beneficiary
 from tests.webapp.conftest import text
 from tests.webapp.test_api import BODY
 from tests.webapp.test_pages import FORM
-from tests.worlds import CONSOLE
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
+from tests.worlds import make_token
 from webapp.demo import synthetic_id
 
 CHILD = "金丝雀丁"
@@ -34,7 +32,7 @@ def listed(world, draft, protector):
 
 def api(app, world, user: str):
     with transaction(world.factory) as session:
-        token, _row = create_token(session, CONSOLE, find_user(session, user), name="t",
+        token, _row = make_token(session, user, name="t",
                                    expires_on=None)
     client = app.test_client()
     return lambda path, **kw: client.post("/api/v1" + path,
@@ -85,8 +83,8 @@ def test_the_pages_refuse_it_in_annual_reports_corrections_and_audit_results(wor
     assert "一律不得公开" in text(audit)
 
 
-def test_the_console_refuses_it(run, world, listed):
-    status, out, err = run("donor", "add", "--fund", "YJQ", "--kind", "individual",
+def test_the_console_refuses_it(run_as, world, listed):
+    status, out, err = run_as("co", "donor", "add", "--fund", "YJQ", "--kind", "individual",
                            "--name", f"李四 {NUMBER}")
     assert status == 1 and "ID number" in err
     assert NUMBER not in out + err

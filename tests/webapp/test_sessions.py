@@ -16,10 +16,10 @@ from core.db import transaction
 from tests.conftest import TODAY
 from tests.reports.test_public import disclose
 from tests.webapp.conftest import text
-from tests.worlds import CONSOLE, PASSWORD
+from tests.worlds import PASSWORD, make_token
 from webapp import create_app
 from webapp.auth.models import ApiToken, UserSession
-from webapp.auth.tokens import create_token, user_for_token
+from webapp.auth.tokens import user_for_token
 from webapp.auth.users import find_user
 from webapp.config import ConfigurationError, from_environment
 from webapp.extensions import db
@@ -56,7 +56,7 @@ def at(minutes: float):
 
 def _token(world, username: str) -> str:
     with transaction(world.factory) as session:
-        return create_token(session, CONSOLE, find_user(session, username), name="脚本",
+        return make_token(session, username, name="脚本",
                             expires_on=None)[0]
 
 

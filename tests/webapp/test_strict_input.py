@@ -19,9 +19,7 @@ from ledger.journal import find_fund
 from ledger.models import JournalEntry
 from ledger.periods import close_period
 from tests.webapp.conftest import text
-from tests.worlds import CONSOLE
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
+from tests.worlds import make_token
 from webapp.demo import synthetic_id
 
 # Each was read as a number before: an exponent, an underscore, commas anywhere, digits
@@ -113,7 +111,7 @@ def test_the_administrator_threshold_is_read_strictly(world, login, factory):
 def office_api(app, world, factory):
     """The charity office's API client (in English) and a donor of its fund."""
     with transaction(factory) as session:
-        token = create_token(session, CONSOLE, find_user(session, "co"), name="t",
+        token = make_token(session, "co", name="t",
                              expires_on=None)[0]
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
@@ -168,10 +166,16 @@ def test_the_api_refuses_datetimes_and_timestamps_where_a_date_is_asked(office_a
 # --- console -------------------------------------------------------------------------------
 
 
-def test_the_console_reads_amounts_and_dates_strictly(run):
+def test_the_console_reads_amounts_and_dates_strictly(run, run_as):
     assert run("init")[0] == 0
     assert run("fund", "add", "YJQ", "--name-zh", "雁江区", "--name-en", "Yanjiang",
                "--opened-on", "２０２５-０１-０１")[0] == 0
+    assert run("user", "add", "fin", "--role", "finance", "--fund", "YJQ", "--password-stdin",
+               stdin="finance-pass-1\n")[0] == 0
+
+    def run(*args: str) -> tuple[int, str, str]:
+        return run_as("fin", *args, password="finance-pass-1")
+
     seed = ("ledger", "post", "seed", "--fund", "YJQ", "--doc-no", "资财〔2025〕1号")
     for bad in LOOSE:
         status, out, err = run(*seed, "--amount", bad, "--date", "2025-01-05")
@@ -231,7 +235,7 @@ def test_lines_in_a_closed_month_are_reported_on_the_page_and_in_the_api(world, 
     page = text(office.get("/funds/YJQ/bank"))
     assert "对账单第2行属于已结账期间（已结账至2025-12-31）" in page
     with transaction(factory) as session:
-        token = create_token(session, CONSOLE, find_user(session, "co"), name="t",
+        token = make_token(session, "co", name="t",
                              expires_on=None)[0]
     answer = app.test_client().post(
         "/api/v1/funds/YJQ/bank-statements?filename=july.csv",

@@ -1,5 +1,6 @@
-"""API tokens: made by their user or an administrator of the user's jurisdiction, shown
-once, kept only as a SHA-256, acting as their user until revoked or expired."""
+"""API tokens: made only by their own user (signed in, or with their password on the
+console), shown once, kept only as a SHA-256, acting as their user until revoked or
+expired; administrators of the user's jurisdiction list and revoke them."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ import hashlib
 import re
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from core import clock
+from core.actors import Actor
 from core.db import transaction
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import locale_as
 from tests.webapp.conftest import text as page_text
-from tests.worlds import CONSOLE
+from tests.worlds import CONSOLE, PASSWORD
 from webapp.auth.models import ApiToken
-from webapp.auth.tokens import create_token, revoke_token, user_for_token
+from webapp.auth.tokens import create_token, generate, hash_token, revoke_token, user_for_token
 from webapp.auth.users import find_user, set_active
 
 TOKEN = re.compile(r"sf_[A-Za-z0-9_-]{43}")
@@ -28,12 +30,12 @@ def _user_id(factory, username: str) -> int:
         return find_user(session, username).id
 
 
-def _make(world, username: str, *, by: str | None = None, name: str = "脚本",
+def _make(world, username: str, *, name: str = "脚本",
           expires_on: dt.date | None = None) -> tuple[str, int]:
-    """A token for ``username`` made by ``by`` (the console when None): (token, id)."""
+    """A token ``username`` made for themself: (token, id)."""
     with transaction(world.factory) as session:
-        token, row = create_token(session, world[by] if by else CONSOLE,
-                                  find_user(session, username), name=name, expires_on=expires_on)
+        token, row = create_token(session, world[username], find_user(session, username),
+                                  name=name, expires_on=expires_on)
         return token, row.id
 
 
@@ -111,7 +113,8 @@ def test_a_token_stops_working_when_revoked_expired_or_its_user_deactivated(worl
         set_active(session, CONSOLE, find_user(session, "fin2"), False)
     assert _acts_as(factory, kept) is None
     with transaction(factory) as session, pytest.raises(Conflict):
-        create_token(session, CONSOLE, find_user(session, "fin2"), name="x", expires_on=None)
+        create_token(session, world["fin2"], find_user(session, "fin2"), name="x",
+                     expires_on=None)
     with transaction(factory) as session:
         set_active(session, CONSOLE, find_user(session, "fin2"), True)
     assert _acts_as(factory, kept) is None  # revoked for good: reactivation revives nothing
@@ -120,13 +123,20 @@ def test_a_token_stops_working_when_revoked_expired_or_its_user_deactivated(worl
         assert row.revoked_by == CONSOLE.name and row.revoked_at is not None
 
 
-def test_who_may_make_tokens_for_whom(world, factory):
-    for maker in ("ca", "admin", "city_admin"):
-        assert _make(world, "ca", by=maker)[0]
-    for outsider in ("co", "city_fin", "ay_admin", "ay_ca"):
-        with transaction(factory) as session, pytest.raises(PermissionDenied):
-            create_token(session, world[outsider], find_user(session, "ca"), name="x",
-                         expires_on=None)
+def test_only_the_user_makes_their_tokens(world, factory):
+    assert _make(world, "ca")[0]
+    assert _make(world, "admin")[0]  # an administrator's own token is theirs
+    others = [world[name] for name in ("admin", "city_admin", "co", "city_fin", "ay_admin",
+                                       "ay_ca")]
+    for maker in [*others, CONSOLE, Actor("ca", "console"), Actor("ca", "civil_affairs")]:
+        with transaction(factory) as session, pytest.raises(PermissionDenied) as refused:
+            create_token(session, maker, find_user(session, "ca"), name="x", expires_on=None)
+        assert refused.value.params["name"] == "ca"
+    with factory() as session:
+        assert session.execute(select(func.count()).select_from(ApiToken)).scalar() == 2
+        assert not session.execute(text("SELECT 1 FROM audit_log WHERE action = "
+                                        "'api-token.create' AND actor <> subject_id AND "
+                                        "actor NOT IN ('ca', 'admin')")).first()
     _token, token_id = _make(world, "ca")
     for outsider in ("co", "city_fin", "ay_admin"):
         with transaction(factory) as session, pytest.raises(NotFound):
@@ -187,19 +197,22 @@ def test_only_the_owner_revokes_on_their_own_page(world, login, factory):
 
 
 @pytest.mark.parametrize("admin", ["admin", "city_admin"])
-def test_an_administrator_of_the_jurisdiction_makes_and_revokes_a_users_tokens(
+def test_an_administrator_of_the_jurisdiction_lists_and_revokes_but_never_makes_tokens(
         world, login, factory, admin):
+    token = _create_on_page(login("ca"), "/account/tokens")
     ca_id = _user_id(factory, "ca")
     client = login(admin)
     users = client.get("/admin/users").get_data(as_text=True)
     assert f"/admin/users/{ca_id}/tokens" in users
-    assert client.get(f"/admin/users/{ca_id}/tokens").status_code == 200
-    token = _create_on_page(client, f"/admin/users/{ca_id}/tokens")
-    assert _acts_as(factory, token) == "ca"  # it acts as its user, not as the administrator
+    listing = client.get(f"/admin/users/{ca_id}/tokens")
+    assert listing.status_code == 200
+    body = listing.get_data(as_text=True)
+    assert f"{token[:7]}…" in body and 'name="expires_on"' not in body
+    refused = client.post(f"/admin/users/{ca_id}/tokens", data={"name": "数据同步"})
+    assert refused.status_code == 405 and not TOKEN.search(refused.get_data(as_text=True))
     with factory() as session:
+        assert session.execute(select(func.count()).select_from(ApiToken)).scalar() == 1
         row = session.execute(select(ApiToken)).scalar_one()
-        assert (row.user.username, row.created_by) == ("ca", admin)
-    assert token not in page_text(login("ca").get("/account/tokens"))
     co_id = _user_id(factory, "co")  # the token is ca's, not co's
     assert client.post(f"/admin/users/{co_id}/tokens/{row.id}/revoke").status_code == 404
     response = client.post(f"/admin/users/{ca_id}/tokens/{row.id}/revoke")
@@ -214,7 +227,7 @@ def test_an_administrator_of_another_county_finds_nothing(world, login, factory)
     ca_id = _user_id(factory, "ca")
     ay_admin = login("ay_admin")
     assert ay_admin.get(f"/admin/users/{ca_id}/tokens").status_code == 404
-    assert ay_admin.post(f"/admin/users/{ca_id}/tokens", data={"name": "x"}).status_code == 404
+    assert ay_admin.post(f"/admin/users/{ca_id}/tokens", data={"name": "x"}).status_code == 405
     assert ay_admin.post(f"/admin/users/{ca_id}/tokens/{token_id}/revoke").status_code == 404
     assert login("admin").get(f"/admin/users/{ca_id}/tokens").status_code == 200
     assert login("co").get(f"/admin/users/{ca_id}/tokens").status_code == 403
@@ -228,9 +241,21 @@ def test_every_page_links_to_the_users_tokens(world, login):
     assert 'href="/account/tokens"' in login("admin").get("/admin/users").get_data(as_text=True)
 
 
-def test_the_console_makes_lists_and_revokes_tokens(world, run, factory):
+def test_the_console_makes_a_token_only_with_its_users_own_password(world, run, run_as,
+                                                                    factory):
+    create = ["token", "create", "ca", "--name", "nightly export"]
+    for refused in (run(*create, stdin="not-the-password-1\n"), run(*create),
+                    run_as("admin", *create), run_as("co", *create)):
+        status, out, err = refused
+        assert (status, out) == (1, "") and err.count("\n") == 1, err
+    assert "Wrong user name or password" in run(*create)[2]
+    assert "Only ca may make their own API tokens" in run_as("admin", *create)[2]
+    with factory() as session:
+        assert session.execute(select(func.count()).select_from(ApiToken)).scalar() == 0
+        assert find_user(session, "ca").failed_logins == 3
+
     status, out, err = run("token", "create", "CA", "--name", "nightly export",
-                           "--expires", "2027-06-30")
+                           "--expires", "2027-06-30", stdin=PASSWORD + "\n")
     assert status == 0, err
     token = out.strip()
     assert TOKEN.fullmatch(token) and out == token + "\n"  # alone: TOKEN=$(specialfund …)
@@ -243,19 +268,58 @@ def test_the_console_makes_lists_and_revokes_tokens(world, run, factory):
     assert "active" in out
 
     with factory() as session:
-        token_id = session.execute(select(ApiToken.id)).scalar_one()
-        assert session.get(ApiToken, token_id).created_by == "cli-test"
-    status, out, _ = run("token", "revoke", str(token_id))
+        row = session.execute(select(ApiToken)).scalar_one()
+        token_id = row.id
+        assert (row.created_by, row.created_by_id) == ("ca", find_user(session, "ca").id)
+    status, out, err = run("token", "revoke", str(token_id))
+    assert status == 1 and "reserved to a role" in err
+    status, out, err = run_as("co", "token", "revoke", str(token_id))
+    assert status == 1 and "no API token" in err
+    status, out, _ = run_as("admin", "token", "revoke", str(token_id))
     assert status == 0 and token[:7] in out and token not in out
     assert _acts_as(factory, token) is None
     status, out, _ = run("token", "list", "ca")
-    assert "revoked" in out and "cli-test" in out and token not in out
+    assert "revoked" in out and "admin" in out and token not in out
 
-    status, out, err = run("token", "revoke", str(token_id))
+    status, out, err = run_as("ca", "token", "revoke", str(token_id))
     assert status == 1 and err.startswith("Error: ") and "already revoked" in err
-    status, out, err = run("token", "create", "ca", "--name", "late", "--expires", "2026-06-30")
+    status, out, err = run("token", "create", "ca", "--name", "late", "--expires", "2026-06-30",
+                           stdin=PASSWORD + "\n")
     assert status == 1 and out == "" and err.count("\n") == 1
-    status, out, err = run("token", "create", "nobody", "--name", "x")
-    assert status == 1 and out == "" and "nobody" in err
+    status, out, err = run("token", "create", "nobody", "--name", "x", stdin=PASSWORD + "\n")
+    assert status == 1 and out == ""
     with factory() as session:
         assert len(session.execute(select(ApiToken)).all()) == 1
+
+
+def test_a_token_someone_else_made_opens_nothing(world, factory, app, login):
+    """The first API release let an administrator or the console make a user's token."""
+    made = {}
+    with transaction(factory) as session:
+        ca, admin = find_user(session, "ca"), find_user(session, "admin")
+        for maker, maker_id in (("admin", admin.id), ("cli:ops", None), ("ca", None)):
+            token = generate()
+            session.add(ApiToken(user=ca, name=f"by {maker}", token_hash=hash_token(token),
+                                 hint=token[:7], created_by=maker, created_by_id=maker_id,
+                                 created_at=clock.now()))
+            made[maker] = token
+    client = app.test_client()
+    for token in made.values():
+        assert _acts_as(factory, token) is None
+        response = client.get("/api/v1/funds", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+    own = _create_on_page(login("ca"), "/account/tokens")
+    assert client.get("/api/v1/funds", headers={"Authorization": f"Bearer {own}"}
+                      ).status_code == 200
+
+    admin_page = login("admin")
+    admin_page.post("/language/en")
+    body = page_text(admin_page.get(f"/admin/users/{_user_id(factory, 'ca')}/tokens"))
+    for maker in ("admin", "cli:ops"):
+        assert f"Opens nothing: made by {maker}, not by its user" in body
+    assert body.count("Opens nothing") == 3 and body.count("Active") == 1
+    with factory() as session:
+        old = session.execute(select(ApiToken.id).where(ApiToken.created_by == "admin")
+                              ).scalar_one()
+    assert admin_page.post(f"/admin/users/{_user_id(factory, 'ca')}/tokens/{old}/revoke"
+                           ).status_code == 302

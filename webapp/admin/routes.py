@@ -95,9 +95,10 @@ def related(user_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.users"))
 
 
-@bp.route("/users/<int:user_id>/tokens", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>/tokens")
 @roles_required("admin")
 def user_tokens(user_id: int):  # type: ignore[no-untyped-def]
+    """List and revoke; only the user makes their tokens (an admin never acts as them)."""
     return token_page(_user(user_id), "admin/tokens.html")
 
 

@@ -11,8 +11,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from core.actors import Actor
-from core.errors import PermissionDenied
-from grants.access import require_fund
+from grants.access import require_acting, require_fund
 from ledger.journal import find_fund
 from ledger.models import Fund
 from webapp.extensions import db
@@ -49,9 +48,4 @@ def readable(code: str) -> Fund:
 
 def acting(code: str, *roles: str) -> Fund:
     """The fund, if the user acts in it with one of these roles."""
-    fund = readable(code)
-    actor = current_actor()
-    if actor.fund != fund.code or actor.role not in roles:
-        raise PermissionDenied("Only users of {fund} with the right role may do this.",
-                               fund=fund.name)
-    return fund
+    return require_acting(current_actor(), find_fund(db.session, code), *roles)

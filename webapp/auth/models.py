@@ -64,12 +64,20 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(12))  # the token's first characters
     created_by: Mapped[str] = mapped_column(String(40))
+    # The user who made it, proven (signed in, or by their password on the console). Only a
+    # token its own user made opens anything; the column is empty for tokens that the first
+    # API release let an administrator or the console make for someone else.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     revoked_by: Mapped[str | None] = mapped_column(String(40))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
+
+    @property
+    def made_by_owner(self) -> bool:
+        return self.created_by_id is not None and self.created_by_id == self.user_id
 
 
 class UserSession(Base):

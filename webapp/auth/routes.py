@@ -137,11 +137,13 @@ def password():  # type: ignore[no-untyped-def]
 
 
 def token_page(user: User, template: str, **context: object):  # type: ignore[no-untyped-def]
-    """A user's tokens and the form for a new one. A new token is shown on the page that
-    answers the form, once: never redirected through the session cookie, never stored."""
+    """A user's tokens and, for the user themself, the form for a new one. A new token is
+    shown on the page that answers the form, once: never redirected through the session
+    cookie, never stored."""
     form = TokenForm()
     status, token = 200, None
-    if form.validate_on_submit():
+    own = current_actor().user_id == user.id
+    if own and form.validate_on_submit():
         try:
             token, _row = api_tokens.create_token(
                 db.session, current_actor(), user, name=form.name.data or "",
@@ -154,8 +156,8 @@ def token_page(user: User, template: str, **context: object):  # type: ignore[no
     elif form.errors:
         status = 422
     rows = api_tokens.tokens_of(db.session, user)
-    return render_template(template, form=form, owner=user, new_token=token, tokens=rows,
-                           live={t.id for t in rows if api_tokens.is_live(t)},
+    return render_template(template, form=form if own else None, owner=user, new_token=token,
+                           tokens=rows, live={t.id for t in rows if api_tokens.is_live(t)},
                            **context), status
 
 

@@ -1,9 +1,12 @@
 """API tokens: a user's keys to the JSON API.
 
 A token acts as its user, with the user's role and jurisdiction; it is shown once,
-when it is made, and only its SHA-256 is kept. Users manage their own tokens, and
-administrators those of the users they manage (the same rule as every other change
-to a user). A revoked or expired token, or one of a deactivated user, opens nothing.
+when it is made, and only its SHA-256 is kept. Only the user themself makes their
+tokens, proven: signed in on the pages, or by their own password on the console. Nobody
+else may act as them, so administrators list and revoke the tokens of the users they
+manage but never make one. A revoked or expired token, one of a deactivated user, or
+one that somebody other than its user made (the first API release allowed that) opens
+nothing.
 """
 
 from __future__ import annotations
@@ -38,17 +41,19 @@ def hash_token(token: str) -> str:
 
 
 def may_manage_tokens(session: Session, actor: Actor, user: User) -> bool:
-    """The user themself, an administrator who manages them, or the console."""
+    """Who may see and revoke a user's tokens: the user themself, an administrator who
+    manages them, or the console. Making one is for the user alone (``create_token``)."""
     return actor.role == "console" or (actor.user_id is not None and actor.user_id == user.id) \
         or manages(session, actor, user)
 
 
 def create_token(session: Session, actor: Actor, user: User, *, name: str,
                  expires_on: dt.date | None) -> tuple[str, ApiToken]:
-    """Make a token for ``user``; returns the token (to show once) and its row."""
-    if not may_manage_tokens(session, actor, user):
-        raise PermissionDenied("Only the user or an administrator of their jurisdiction "
-                               "may manage their API tokens.")
+    """Make a token for ``user``, who must be the actor; returns the token (to show once)
+    and its row."""
+    if actor.user_id is None or actor.user_id != user.id:
+        raise PermissionDenied("Only {name} may make their own API tokens: signed in, or "
+                               "with their own password on the console.", name=user.username)
     if not user.active:
         raise Conflict("{name} is deactivated and cannot get API tokens.", name=user.username)
     label = clean_text(name, "Token name", required=True, limit=MAX_NAME) or ""
@@ -61,7 +66,8 @@ def create_token(session: Session, actor: Actor, user: User, *, name: str,
         expires_at = dt.datetime.combine(expires_on, dt.time.max, tzinfo=clock.CST)
     token = generate()
     row = ApiToken(user=user, name=label, token_hash=hash_token(token), hint=token[:HINT_LENGTH],
-                   created_by=actor.name[:40], created_at=clock.now(), expires_at=expires_at)
+                   created_by=actor.name[:40], created_by_id=actor.user_id,
+                   created_at=clock.now(), expires_at=expires_at)
     session.add(row)
     session.flush()
     # The hint identifies the token to people; the token itself never reaches a record.
@@ -101,12 +107,14 @@ def tokens_of(session: Session, user: User) -> list[ApiToken]:
 
 
 def is_live(row: ApiToken) -> bool:
-    return row.revoked_at is None and (row.expires_at is None or row.expires_at > clock.now())
+    return row.revoked_at is None and row.made_by_owner and (
+        row.expires_at is None or row.expires_at > clock.now())
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The user a presented token acts as, or None when it is unknown, revoked, expired
-    or its user deactivated. Reads only: a request with a token writes nothing here."""
+    """The user a presented token acts as, or None when it is unknown, revoked, expired,
+    made by someone other than its user, or its user deactivated. Reads only: a request
+    with a token writes nothing here."""
     if not token or len(token) > MAX_TOKEN:
         return None
     row = session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token))

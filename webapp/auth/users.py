@@ -49,6 +49,8 @@ def add_user(session: Session, actor: Actor, *, username: str, display_name: str
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict("User {name} already exists.", name=username)
     fund = find_fund(session, fund_code)
+    if actor.role == "admin" and fund.id not in {f.id for f in managed_funds(session, actor)}:
+        raise PermissionDenied("Administrators add users only to the funds they manage.")
     user = User(username=username,
                 display_name=clean_text(display_name, "Full name", required=True, limit=80) or "",
                 role=role, fund=fund, password_hash=_hasher.hash(password), active=True,
@@ -75,6 +77,15 @@ def manages(session: Session, actor: Actor, user: User) -> bool:
     """Whether this actor is an administrator whose jurisdiction holds ``user``."""
     return actor.role == "admin" and actor.fund is not None and \
         user.fund_id in {f.id for f in managed_funds(session, actor)}
+
+
+def has_administrator(session: Session, fund: Fund) -> bool:
+    """Whether an active administrator manages the users of this fund: one of the fund
+    itself or, for a county, of its city."""
+    ids = [fund.id] + ([fund.parent_id] if fund.parent_id is not None else [])
+    return session.execute(select(User.id).where(
+        User.role == "admin", User.active.is_(True), User.fund_id.in_(ids)).limit(1)
+    ).first() is not None
 
 
 def find_user(session: Session, username: str) -> User:
