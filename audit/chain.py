@@ -27,6 +27,18 @@ _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
     last_id=bindparam("b_last_id"), last_hash=bindparam("b_last_hash"))
 
 
+def head(session: Session, *, lock: bool = False) -> tuple[int, str]:
+    """The chain's tip: the last record's number and hash ((0, GENESIS) when empty).
+
+    With ``lock`` the tip stays locked until the transaction ends, so the next
+    ``record`` in it chains directly after the head returned here.
+    """
+    stmt = _READ_HEAD if lock else select(_HEAD.c.last_id, _HEAD.c.last_hash).where(
+        _HEAD.c.id == 1)
+    row = session.connection().execute(stmt).first()
+    return (row[0], row[1]) if row is not None else (0, GENESIS)
+
+
 def record(
     session: Session,
     actor: Actor,
