@@ -5,6 +5,10 @@ Each test gets its own database cloned from a template migrated once per run:
 a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL. Tests may
 commit freely, race processes against each other and edit rows behind the
 application's back, and nothing leaks into the next test.
+
+When a test that used a database has passed, the books it left must pass what
+`ledger verify` and `audit verify` check; a failure is reported as an error of the
+test. A test that corrupts the books on purpose says so: ``@pytest.mark.tampers``.
 """
 
 from __future__ import annotations
