@@ -1,6 +1,6 @@
 """Append-only, hash-chained log of every action. Knows no domain types."""
 
-from audit.chain import ChainReport, record, verify_chain
+from audit.chain import ChainReport, head, record, verify_chain
 from audit.models import AuditHead, AuditRecord
 
-__all__ = ["AuditHead", "AuditRecord", "ChainReport", "record", "verify_chain"]
+__all__ = ["AuditHead", "AuditRecord", "ChainReport", "head", "record", "verify_chain"]

@@ -36,6 +36,18 @@ class _Default(enum.Enum):
 ACTORS_FUND = _Default.ACTORS_FUND
 
 
+def head(session: Session, *, lock: bool = False) -> tuple[int, str]:
+    """The chain's tip: the last record's number and hash ((0, GENESIS) when empty).
+
+    With ``lock`` the tip stays locked until the transaction ends, so the next
+    ``record`` in it chains directly after the head returned here.
+    """
+    stmt = _READ_HEAD if lock else select(_HEAD.c.last_id, _HEAD.c.last_hash).where(
+        _HEAD.c.id == 1)
+    row = session.connection().execute(stmt).first()
+    return (row[0], row[1]) if row is not None else (0, GENESIS)
+
+
 def record(
     session: Session,
     actor: Actor,

@@ -162,9 +162,11 @@ def _record(session: Session, actor: Actor, project: Project, action: str, befor
         action=action, from_state=before, to_state=project.state, user_id=actor.user_id,
         actor=actor.name, role=actor.role, at=clock.now(), reason=reason, detail=detail,
         ledger_ref=ledger_ref))
+    # A step that posted names its entry, which verify checks against the journal.
+    posted = {"entry": ledger_ref} if ledger_ref else {}
     audit.record(session, actor, f"project.{action}", "project", project.ref,
                  before={"state": before},
-                 after={"state": project.state, **details}, reason=reason,
+                 after={"state": project.state, **details, **posted}, reason=reason,
                  fund=project.fund.code)
     session.flush()
 

@@ -8,6 +8,7 @@ directive, with the printer's rendering of the same entries.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,10 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.errors import InvalidInput
 from core.i18n import gettext
 from ledger.income_models import Reconciliation
 from ledger.journal import postings_in_order
-from ledger.models import Account, BalanceAssertion, Fund, JournalEntry
+from ledger.models import Account, BalanceAssertion, Fund, JournalEntry, PeriodClose
 
 PLUGIN = "ledger.plugins.fund_rules"
 CURRENCY = "CNY"
@@ -96,8 +98,65 @@ def write_ledger(session: Session, fund: Fund, out: TextIO, *,
             out.write(f";; closing balances of the period ending the day before {date}\n")
             last = date
         out.write(f"{date} balance {names[account_id]}  {_amount(amount)}\n")
+    _write_period_heads(session, fund, out)
     _write_bank_balances(session, fund, out)
     return count
+
+
+PERIOD_CLOSE = "period-close"
+
+
+@dataclass(frozen=True)
+class PeriodHeads:
+    """What a closed period's export says the books held when it closed."""
+
+    fund: str
+    period: str
+    journal_seq: int
+    journal_hash: str
+    audit_id: int
+    audit_hash: str
+
+
+def _write_period_heads(session: Session, fund: Fund, out: TextIO) -> None:
+    """Each close's heads as a ``custom "period-close"`` directive (Beancount and the
+    fund-rules plugin ignore it), so a copy of this file can later prove that records
+    covered by the close were not removed (``ledger verify --against``)."""
+    closes = session.execute(
+        select(PeriodClose).where(PeriodClose.fund_id == fund.id,
+                                  PeriodClose.journal_hash.is_not(None))
+        .order_by(PeriodClose.period_end, PeriodClose.id)).scalars().all()
+    if closes:
+        out.write("\n;; the journal head and the sealing audit record of each closed period\n")
+    for close in closes:
+        day = close.period_end + dt.timedelta(days=1)
+        out.write(f"{day} custom \"{PERIOD_CLOSE}\" {quote(close.period)}\n"
+                  f"  journal-seq: \"{close.journal_seq}\"\n"
+                  f"  journal-hash: \"{close.journal_hash}\"\n"
+                  f"  audit-id: \"{close.audit_id}\"\n"
+                  f"  audit-hash: \"{close.audit_hash}\"\n")
+
+
+def read_period_heads(path: Path) -> list[PeriodHeads]:
+    """The period heads printed in an earlier export of one fund."""
+    entries, _errors, _options = parser.parse_file(str(path))
+    fund = next((str(e.values[0].value) for e in entries
+                 if isinstance(e, data.Custom) and e.type == "fund" and e.values), None)
+    if fund is None:
+        raise InvalidInput("{file} is not a ledger exported by Special Fund.", file=path.name)
+    heads = []
+    for entry in entries:
+        if not (isinstance(entry, data.Custom) and entry.type == PERIOD_CLOSE):
+            continue
+        meta = entry.meta
+        try:
+            heads.append(PeriodHeads(fund, str(entry.values[0].value),
+                                     int(meta["journal-seq"]), str(meta["journal-hash"]),
+                                     int(meta["audit-id"]), str(meta["audit-hash"])))
+        except (IndexError, KeyError, ValueError):
+            raise InvalidInput("{file}, line {line}: a period-close directive lacks its "
+                               "heads.", file=path.name, line=meta.get("lineno")) from None
+    return heads
 
 
 def _write_bank_balances(session: Session, fund: Fund, out: TextIO) -> None:

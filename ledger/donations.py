@@ -180,9 +180,10 @@ def return_donation(session: Session, actor: Actor, fund_code: str, code: str, *
     why = clean_text(reason, "Reason", required=True, limit=500) or ""
     original = session.get(JournalEntry, receipt.entry_id)
     assert original is not None
+    # Voided first: a donation's entry is never reversed while its receipt is in force.
+    void_receipt(session, actor, fund.code, receipt.code, reason=f"捐赠退回：{why}")
     reversal = events.post_reversal(session, actor, fund.code, seq=original.seq, date=date,
                                     reason=f"捐赠退回：{why}")
-    void_receipt(session, actor, fund.code, receipt.code, reason=f"捐赠退回：{why}")
     return find_entry(session, fund, reversal.seq)
 
 

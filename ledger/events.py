@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
@@ -27,6 +28,7 @@ from ledger.chart import (
     load_chart,
     payable_account,
 )
+from ledger.income_models import Receipt
 from ledger.journal import PostedEntry, clean_text, find_entry, find_fund, post_entry
 from ledger.models import Fund, GrantPositionRow, JournalEntry
 from ledger.rules import GRANT_LINK_PREFIX, project_ref
@@ -228,6 +230,12 @@ def post_reversal(session: Session, actor: Actor, fund_code: str, *, seq: int, d
                            seq=seq)
     if session.query(JournalEntry.id).filter_by(reverses_id=original.id).first():
         raise Conflict("Entry #{seq} has already been reversed.", seq=seq)
+    receipt = session.execute(select(Receipt.code).where(
+        Receipt.entry_id == original.id, Receipt.state == "issued")).scalar()
+    if receipt is not None:
+        raise Conflict("Entry #{seq} is a donation with receipt {receipt} in force; return the "
+                       "donation through its receipt, which voids the receipt.",
+                       seq=seq, receipt=receipt)
     if date < original.date:
         raise InvalidInput("A reversal cannot be dated before the entry it reverses ({date}).",
                            date=original.date.isoformat())

@@ -176,6 +176,13 @@ class PeriodClose(Base):
     closed_at: Mapped[str] = mapped_column(String(40))
     closed_by: Mapped[str] = mapped_column(String(120))
     reason: Mapped[str | None] = mapped_column(Text)
+    # The heads when the period closed: the fund's last journal entry, and the audit
+    # record that sealed the close. Verify checks both are still there, unchanged.
+    # (Empty on closes made before heads were recorded.)
+    journal_seq: Mapped[int | None] = mapped_column(BigInteger)
+    journal_hash: Mapped[str | None] = mapped_column(String(64))
+    audit_id: Mapped[int | None] = mapped_column(BigInteger)
+    audit_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class BalanceAssertion(Base):

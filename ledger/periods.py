@@ -67,12 +67,27 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
                            fund=fund.code, opened=fund.opened_on.isoformat(), period=label)
     why = clean_text(reason, "Reason")
     require_reconciled(session, actor, fund, max(start, first_open), end, unreconciled_reason)
+    closing = balances(session, fund, end)
+    # The heads as the period closes, in the audit chain: removing the newest
+    # entries or audit records and rewinding the heads afterwards is then caught.
+    journal_head = {"seq": fund.entry_count, "hash": fund.last_entry_hash}
+    audit_id, audit_hash = audit.head(session, lock=True)
+    before = fund.locked_through.isoformat() if fund.locked_through else None
+    sealed_id, sealed_hash = audit.record(
+        session, actor, "ledger.close-period", "fund", fund.code,
+        before={"locked_through": before},
+        after={"locked_through": end.isoformat(), "period": label,
+               "balances": {k: f"{v:.2f}" for k, v in sorted(closing.items())},
+               "journal_head": journal_head,
+               "audit_head": {"id": audit_id, "hash": audit_hash}},
+        reason=why, fund=fund.code)
     close = PeriodClose(fund_id=fund.id, period=label, period_start=start, period_end=end,
                         closed_at=clock.now().isoformat(timespec="seconds"),
-                        closed_by=actor.name, reason=why)
+                        closed_by=actor.name, reason=why,
+                        journal_seq=journal_head["seq"], journal_hash=journal_head["hash"],
+                        audit_id=sealed_id, audit_hash=sealed_hash)
     session.add(close)
     session.flush()
-    closing = balances(session, fund, end)
     assert_on = end + dt.timedelta(days=1)
     ids = dict(session.execute(
         select(Account.name, Account.id).where(Account.fund_id == fund.id)).all())
@@ -81,13 +96,7 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
                          date=assert_on, amount=amount)
         for name, amount in sorted(closing.items())
     )
-    before = fund.locked_through.isoformat() if fund.locked_through else None
     fund.locked_through = end
-    audit.record(session, actor, "ledger.close-period", "fund", fund.code,
-                 before={"locked_through": before},
-                 after={"locked_through": end.isoformat(), "period": label,
-                        "balances": {k: f"{v:.2f}" for k, v in sorted(closing.items())}},
-                 reason=why, fund=fund.code)
     session.flush()
     return close
 

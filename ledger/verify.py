@@ -4,13 +4,17 @@ For each fund: recompute the journal's hash chain (an edited, removed or
 inserted entry is named), export the ledger and load it with Beancount and the
 fund-rules plugin (every rule and every closing balance assertion checked), then
 compare Beancount's balance of every account, and every project's position, with
-the running balances kept in SQL.
+the running balances kept in SQL. Then cross-check the records that name the
+journal (``ledger.crosscheck``): the receipt register, the audit log and the heads
+each period close recorded; and run the caller's further checks (``grants.verify``
+adds the projects' approved and paid amounts: ledger cannot import grants).
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +26,8 @@ from sqlalchemy.orm import Session
 from core.hashing import GENESIS, chain_hash
 from core.i18n import gettext
 from core.money import ZERO, format_cny
-from ledger.beancount_io import format_error, load, realize, write_ledger
+from ledger import crosscheck
+from ledger.beancount_io import PeriodHeads, format_error, load, realize, write_ledger
 from ledger.chart import FUND_PREFIX, PAYABLE_PREFIX
 from ledger.journal import entry_payload
 from ledger.models import Account, DailyChange, Fund, GrantPositionRow
@@ -47,8 +52,11 @@ class ChainCheck:
         self.fund = fund
         self.previous, self.expected = GENESIS, 1
         self.problem: str | None = None
+        # Every entry's stored hash, for the cross-checks that name entries.
+        self.hashes: dict[int, str] = {}
 
     def __call__(self, entry: Mapping[str, Any], lines: list[tuple[str, Any]]) -> None:
+        self.hashes[entry["seq"]] = entry["hash"]
         if self.problem is not None:
             return
         seq = entry["seq"]
@@ -122,11 +130,20 @@ def _compare_grants(session: Session, fund: Fund,
     return problems
 
 
-def verify_fund(session: Session, fund: Fund, *, keep: Path | None = None) -> FundReport:
+# A further check of one fund: its problems as text.
+FundCheck = Callable[[Session, Fund], list[str]]
+
+
+def verify_fund(session: Session, fund: Fund, *, keep: Path | None = None,
+                checks: Sequence[FundCheck] = (),
+                against: Iterable[PeriodHeads] = ()) -> FundReport:
+    """Everything ``ledger verify`` proves of one fund. ``against``: period heads
+    printed in an earlier export of it, which must still be in the books."""
     report = FundReport(fund.code)
     chain = ChainCheck(fund)
-    with tempfile.TemporaryDirectory(prefix="specialfund-verify-") as tmp:
-        path = keep or Path(tmp) / f"{fund.code}.beancount"
+    with contextlib.ExitStack() as stack:
+        path = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix="specialfund-verify-"))) / f"{fund.code}.beancount"
         with path.open("w", encoding="utf-8") as out:
             report.entries = write_ledger(session, fund, out, observe=chain)
         report.problems.extend(chain.problems())
@@ -136,4 +153,11 @@ def verify_fund(session: Session, fund: Fund, *, keep: Path | None = None) -> Fu
     totals, by_grant = realize(loaded.entries)
     report.problems.extend(_compare_balances(session, fund, totals))
     report.problems.extend(_compare_grants(session, fund, by_grant))
+    report.problems.extend(crosscheck.check_receipts(session, fund))
+    report.problems.extend(crosscheck.check_audit_trail(session, fund, chain.hashes))
+    report.problems.extend(crosscheck.check_period_heads(session, fund, chain.hashes))
+    report.problems.extend(crosscheck.check_heads_against(session, fund, chain.hashes,
+                                                          against))
+    for check in checks:
+        report.problems.extend(check(session, fund))
     return report

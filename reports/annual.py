@@ -200,10 +200,18 @@ def edition_path(folder: Path, report: AnnualReport, edition: int | None = None)
     return folder / f"annual-{report.fund.code}-{report.year}{suffix}.pdf"
 
 
+def _lock(session: Session, report: AnnualReport) -> None:
+    """Hold the report's row and read it afresh: two publications or two corrected
+    editions at the same moment take turns, and the second sees what the first did."""
+    session.execute(select(AnnualReport).where(AnnualReport.id == report.id)
+                    .with_for_update().execution_options(populate_existing=True))
+
+
 def reissue(session: Session, actor: Actor, report: AnnualReport, *, withdrawal_id: int,
             folder: Path) -> bytes:
     """Replace a published report by a corrected edition, made now without what was
     withdrawn; the replaced edition's file stays, for auditors only (``AnnualEdition``)."""
+    _lock(session, report)
     if report.state != "published" or report.pdf_sha256 is None:
         raise Conflict("Only a published report is replaced by a corrected edition.")
     session.add(AnnualEdition(report_id=report.id, edition=report.edition,
@@ -232,6 +240,7 @@ def reissue(session: Session, actor: Actor, report: AnnualReport, *, withdrawal_
 def publish(session: Session, actor: Actor, report: AnnualReport) -> bytes:
     """Freeze the report; returns the published PDF."""
     _finance_of(actor, report.fund)
+    _lock(session, report)
     if report.state == "published":
         raise Conflict("The report is already published.")
     missing = [key for key in SECTIONS if not report.narrative.get(key)]

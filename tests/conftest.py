@@ -5,6 +5,10 @@ Each test gets its own database cloned from a template migrated once per run:
 a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL. Tests may
 commit freely, race processes against each other and edit rows behind the
 application's back, and nothing leaks into the next test.
+
+When a test that used a database has passed, the books it left must pass what
+`ledger verify` and `audit verify` check; a failure is reported as an error of the
+test. A test that corrupts the books on purpose says so: ``@pytest.mark.tampers``.
 """
 
 from __future__ import annotations
@@ -72,22 +76,79 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield str(path)
 
 
+# Shared by the per-test verifications: each test's database has its own engine, and
+# compiling verify's statements afresh for every test would cost more than running them.
+_verify_statements: dict[object, object] = {}
+
+
+def books_problems(url: str, workdir: Path) -> list[str]:
+    """What `ledger verify` and `audit verify` would report on this database."""
+    from audit import verify_chain
+    from grants.verify import check_projects
+    from ledger.funds import list_funds
+    from ledger.verify import verify_fund
+
+    engine = make_engine(url)
+    try:
+        cached = engine.execution_options(compiled_cache=_verify_statements)
+        with make_session_factory(cached)() as session:
+            chain = verify_chain(session)
+            problems = [] if chain.ok else [f"audit verify: {chain.problem}"]
+            for fund in list_funds(session):
+                report = verify_fund(session, fund, checks=[check_projects],
+                                     keep=workdir / f"verified-{fund.code}.beancount")
+                problems.extend(f"ledger verify {fund.code}: {p}" for p in report.problems)
+            return problems
+    finally:
+        engine.dispose()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    if report.when == "call":
+        item.stash[_test_failed] = report.failed
+    return report
+
+
+_test_failed = pytest.StashKey[bool]()
+
+
+def _books_verify(request: pytest.FixtureRequest, url: str, workdir: Path) -> None:
+    """The books a test leaves behind pass `ledger verify` and `audit verify`, unless
+    the test tampers with them on purpose (``@pytest.mark.tampers``) or failed already."""
+    if request.node.get_closest_marker("tampers") or request.node.stash.get(_test_failed, True):
+        return
+    with locale_as("en"):
+        problems = books_problems(url, workdir)
+    if problems:
+        pytest.fail("the books this test left do not verify (mark the test "
+                    "@pytest.mark.tampers if it corrupts them on purpose):\n  "
+                    + "\n  ".join(problems), pytrace=False)
+
+
 @pytest.fixture
-def database_url(db_template: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh database for this test, cloned from the template."""
+def database_url(db_template: str, tmp_path: Path,
+                 request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database for this test, cloned from the template; verified at the end."""
     if pg_admin_url():
         name = f"sf_t_{os.getpid()}_{next(_counter)}"
         admin = _pg_admin()
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{db_template}"'))
-        yield make_url(pg_admin_url()).set(database=name).render_as_string(False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        url = make_url(pg_admin_url()).set(database=name).render_as_string(False)
+        try:
+            yield url
+            _books_verify(request, url, tmp_path)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
         return
     path = tmp_path / "test.db"
     shutil.copyfile(db_template, path)
     yield f"sqlite:///{path}"
+    _books_verify(request, f"sqlite:///{path}", tmp_path)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.i18n import gettext as _
 from core.money import format_cny
-from webapp.cli import acting_as, cli, in_transaction, print_table
+from webapp.cli import WHOLE, acting_as, cli, in_transaction, print_table
 
 bank_group = AppGroup("bank", help="The fund's dedicated bank account: import statements, "
                                    "match their lines to entries.")
@@ -69,8 +69,9 @@ def bank_unmatched(session: Session, fund_code: str) -> None:
 
 @bank_group.command("match")
 @_fund_option
-@click.option("--line", "line_id", type=int, required=True, help="Statement line (bank unmatched)")
-@click.option("--entry", "seq", type=int, required=True, help="Entry number (#)")
+@click.option("--line", "line_id", type=WHOLE, required=True,
+              help="Statement line (bank unmatched)")
+@click.option("--entry", "seq", type=WHOLE, required=True, help="Entry number (#)")
 @in_transaction
 def bank_match(session: Session, fund_code: str, line_id: int, seq: int) -> None:
     """Match a statement line to an entry of the same amount."""
@@ -84,7 +85,8 @@ def bank_match(session: Session, fund_code: str, line_id: int, seq: int) -> None
 
 @bank_group.command("book")
 @_fund_option
-@click.option("--line", "line_id", type=int, required=True, help="Statement line (bank unmatched)")
+@click.option("--line", "line_id", type=WHOLE, required=True,
+              help="Statement line (bank unmatched)")
 @click.option("--as", "kind", type=click.Choice(["interest", "fee"]), required=True,
               help="Book money in as interest, money out as a bank fee")
 @in_transaction

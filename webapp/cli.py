@@ -152,6 +152,26 @@ def amount_option(_ctx: click.Context, param: click.Parameter, value: str | None
     return None if value is None else parse_amount(value, field=param.opts[0])
 
 
+class WholeNumber(click.ParamType):
+    """A whole number read by the one strict reader (ASCII or full-width digits only, in the
+    database's range), so an overflowing or oddly written number is refused, not sent on."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        from core.reading import read_int  # noqa: PLC0415
+
+        field = (param.opts[0] if param is not None and param.opts else "") or self.name
+        try:
+            return read_int(value, field)
+        except DomainError as error:
+            self.fail(error.message, param, ctx)
+
+
+WHOLE = WholeNumber()
+
+
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 

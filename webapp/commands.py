@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from core.actors import Actor
 from core.db import begin_write
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, InvalidInput, PermissionDenied
 from core.i18n import N_, get_locale
 from core.i18n import gettext as _
 from core.money import format_cny
 from ledger.models import Fund
 from webapp.cli import (
+    WHOLE,
     acting_as,
     actor,
     amount_option,
@@ -252,7 +253,7 @@ REVERSIBLE = {"seed": "finance", "top-up": "finance", "interest": "charity_offic
 
 @post_group.command("reversal")
 @fund_option
-@click.option("--entry", "seq", type=int, required=True, help="Entry number (#) to reverse")
+@click.option("--entry", "seq", type=WHOLE, required=True, help="Entry number (#) to reverse")
 @click.option("--date", help="Date of the reversal, in the open period; today when omitted")
 @click.option("--reason", required=True)
 @in_transaction
@@ -326,20 +327,38 @@ def ledger_export(session: Session, fund_code: str, output: str) -> None:
 
 @ledger_group.command("verify")
 @click.option("--fund", "fund_code", help="Only this fund; all funds when omitted")
+@click.option("--against", "exports", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="An earlier export of a fund (repeatable): the heads its closed periods "
+                   "printed must still be in the books")
 @in_transaction
-def ledger_verify(session: Session, fund_code: str | None) -> int:
-    """Prove the SQL books equal Beancount's realization; names every difference."""
+def ledger_verify(session: Session, fund_code: str | None, exports: tuple[str, ...]) -> int:
+    """Prove the SQL books equal Beancount's realization, and that receipts, projects,
+    the audit log and the closed periods' heads agree with the journal; names every
+    difference."""
+    from grants.verify import check_projects  # noqa: PLC0415
+    from ledger.beancount_io import read_period_heads  # noqa: PLC0415
     from ledger.funds import list_funds  # noqa: PLC0415
     from ledger.journal import find_fund  # noqa: PLC0415
     from ledger.verify import verify_fund  # noqa: PLC0415
 
     funds = [find_fund(session, fund_code)] if fund_code else list_funds(session)
+    against: dict[str, list[Any]] = {}
+    for export in exports:
+        heads = read_period_heads(Path(export))
+        codes = {h.fund for h in heads}
+        if codes - {f.code for f in funds}:
+            raise InvalidInput("{file} is an export of fund {fund}, which is not verified "
+                               "here.", file=export, fund=", ".join(sorted(codes)))
+        for head in heads:
+            against.setdefault(head.fund, []).append(head)
     failed = 0
     for fund in funds:
-        report = verify_fund(session, fund)
+        report = verify_fund(session, fund, checks=[check_projects],
+                             against=against.get(fund.code, ()))
         if report.ok:
-            click.echo(_("OK {fund}: {count} entries; Beancount and SQL agree.",
-                         fund=fund.code, count=report.entries))
+            click.echo(_("OK {fund}: {count} entries; Beancount and SQL agree; receipts, "
+                         "projects, the audit log and the closed periods' heads match the "
+                         "journal.", fund=fund.code, count=report.entries))
             continue
         failed += 1
         click.echo(_("FAILED {fund}: {count} problems", fund=fund.code,
@@ -379,17 +398,33 @@ cli.add_command(audit_group)
 @audit_group.command("verify")
 @in_transaction
 def audit_verify(session: Session) -> None:
-    """Recompute the audit chain and name the first broken link."""
+    """Recompute the audit chain and name the first broken link; then check, fund by
+    fund, that the audit log and the journal name each other and that every closed
+    period still finds the heads it recorded."""
     from audit import verify_chain  # noqa: PLC0415
+    from ledger.crosscheck import check_audit_against_journal  # noqa: PLC0415
+    from ledger.funds import list_funds  # noqa: PLC0415
 
     report = verify_chain(session)
     if report.ok:
         click.echo(_("Audit chain intact: {count} records, head {head}.", count=report.checked,
                      head=report.head_hash))
-        return
-    click.echo(_("Audit chain BROKEN at record #{id}: {problem}", id=report.broken_at,
-                 problem=report.problem))
-    raise click.exceptions.Exit(1)
+    else:
+        click.echo(_("Audit chain BROKEN at record #{id}: {problem}", id=report.broken_at,
+                     problem=report.problem))
+    failed = not report.ok
+    for fund in list_funds(session):
+        problems = check_audit_against_journal(session, fund)
+        if not problems:
+            click.echo(_("OK {fund}: the audit log and the journal name each other; the "
+                         "closed periods' heads are in place.", fund=fund.code))
+            continue
+        failed = True
+        click.echo(_("FAILED {fund}: {count} problems", fund=fund.code, count=len(problems)))
+        for problem in problems:
+            click.echo(f"  - {problem}")
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command("demo")
@@ -496,7 +531,7 @@ def token_create(username: str, name: str, expires: str | None) -> None:
 
 
 @token_group.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=WHOLE)
 @in_transaction
 def token_revoke(session: Session, token_id: int) -> None:
     """Revoke a token for good (see `token list` for its number), as its user or an

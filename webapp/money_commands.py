@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.actors import Actor
 from core.i18n import gettext as _
 from core.money import format_cny
-from webapp.cli import acting_as, amount_option, cli, in_transaction, parse_date, print_table
+from webapp.cli import WHOLE, acting_as, amount_option, cli, in_transaction, parse_date, print_table
 
 
 def _protector():  # type: ignore[no-untyped-def]
@@ -76,7 +76,7 @@ cli.add_command(receipt_group)
 
 @receipt_group.command("list")
 @click.option("--fund", "fund_code", required=True)
-@click.option("--year", type=int)
+@click.option("--year", type=WHOLE)
 @in_transaction
 def receipt_list(session: Session, fund_code: str, year: int | None) -> None:
     """The register, voided receipts included."""
@@ -168,7 +168,7 @@ def topup_rule(session: Session, fund_code: str, amount: str | None, ratio: str 
 
 @topup_group.command("propose")
 @click.option("--fund", "fund_code", required=True)
-@click.option("--year", type=int, required=True)
+@click.option("--year", type=WHOLE, required=True)
 @in_transaction
 def topup_propose(session: Session, fund_code: str, year: int) -> None:
     """Show the top-up the rule gives, for confirmation (post it with `ledger post top-up`)."""
@@ -209,7 +209,7 @@ def allocation_propose(session: Session, fund_code: str, amounts: tuple[str, ...
 
 @allocation_group.command("confirm")
 @click.option("--fund", "fund_code", required=True)
-@click.argument("proposal_id", type=int)
+@click.argument("proposal_id", type=WHOLE)
 @in_transaction
 def allocation_confirm(session: Session, fund_code: str, proposal_id: int) -> None:
     """Confirm a proposal (by another user than its author) and post it."""

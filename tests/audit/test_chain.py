@@ -53,6 +53,7 @@ def test_a_rolled_back_transaction_leaves_no_record(session, factory):
     assert verify_chain(session).ok
 
 
+@pytest.mark.tampers
 def test_an_edited_record_is_named(session, factory):
     append(factory, 5)
     drop_guard(session)
@@ -63,6 +64,7 @@ def test_an_edited_record_is_named(session, factory):
     assert "#3" in report.problem
 
 
+@pytest.mark.tampers
 def test_a_rehashed_record_breaks_the_next_link(session, factory):
     """Recomputing the edited row's own hash just moves the break to the next row."""
     from core.hashing import chain_hash
@@ -79,6 +81,7 @@ def test_a_rehashed_record_breaks_the_next_link(session, factory):
     assert report.broken_at == 3
 
 
+@pytest.mark.tampers
 def test_a_deleted_record_is_named(session, factory):
     append(factory, 4)
     drop_guard(session)
@@ -88,6 +91,7 @@ def test_a_deleted_record_is_named(session, factory):
     assert report.broken_at == 2 and "#2" in report.problem
 
 
+@pytest.mark.tampers
 def test_a_truncated_tail_disagrees_with_the_head(session, factory):
     append(factory, 4)
     drop_guard(session)
@@ -113,6 +117,7 @@ def test_a_record_belongs_to_its_actors_fund_unless_told_otherwise(session, fact
     assert verify_chain(session).ok
 
 
+@pytest.mark.tampers
 def test_the_fund_is_covered_by_the_hash(session, factory):
     with transaction(factory) as s:
         record(s, CLERK, "receipt.issue", "receipt", "YJQ-2026-000001")
@@ -124,6 +129,7 @@ def test_the_fund_is_covered_by_the_hash(session, factory):
     assert report.broken_at == 1 and "已被改动" in report.problem
 
 
+@pytest.mark.tampers
 def test_a_record_of_no_fund_hashes_as_records_did_before_funds(session, factory):
     """Records written before the fund column keep verifying: a record without a fund
     is hashed exactly as then, without the key."""

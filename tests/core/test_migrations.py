@@ -108,7 +108,7 @@ def test_only_tokens_their_own_user_made_keep_working_after_the_upgrade(empty_ur
     """Tokens of the first API release: ca made one for themself; an administrator and
     the console (named like ca, too) made the others."""
     engine = make_engine(empty_url)
-    revision = ScriptDirectory.from_config(alembic_config()).get_revision("0010")
+    revision = ScriptDirectory.from_config(alembic_config()).get_revision("0009")
     _migrate(engine, revision.down_revision)
     now = "2026-07-01 10:00:00+08:00"
     with engine.begin() as conn:

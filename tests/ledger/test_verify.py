@@ -152,6 +152,7 @@ def test_posted_history_cannot_be_updated_or_deleted(session, fund, table):
     session.rollback()
 
 
+@pytest.mark.tampers
 def test_verify_names_an_edited_posting(session, fund):
     # Both legs of the disbursement (entry #5) changed consistently: the entry
     # still balances, but its hash and the running balances no longer agree.
@@ -165,6 +166,7 @@ def test_verify_names_an_edited_posting(session, fund):
     assert any("LZX-2025-01" in p for p in report.problems), report.problems
 
 
+@pytest.mark.tampers
 def test_verify_names_an_edited_narration(session, fund):
     tamper(session, "journal_entries",
            "UPDATE journal_entries SET narration = 'edited' WHERE seq = 3")
@@ -172,6 +174,7 @@ def test_verify_names_an_edited_narration(session, fund):
     assert len(report.problems) == 1 and "#3" in report.problems[0]
 
 
+@pytest.mark.tampers
 def test_verify_names_a_deleted_entry(session, fund):
     tamper(session, "postings",
            "DELETE FROM postings WHERE entry_id = (SELECT id FROM journal_entries WHERE seq = 8)")
@@ -181,6 +184,7 @@ def test_verify_names_a_deleted_entry(session, fund):
     assert any(p.startswith("Assets:Fund:General:") for p in report.problems), report.problems
 
 
+@pytest.mark.tampers
 def test_verify_names_a_forged_running_balance(session, fund):
     session.execute(text("UPDATE accounts SET balance = balance + 10000 "  # fen
                          "WHERE name = 'Assets:Fund:General'"))

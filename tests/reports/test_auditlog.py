@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 import audit
@@ -57,7 +58,7 @@ def test_every_record_names_the_fund_it_belongs_to(world, protector, tmp_path):
                             role="civil_affairs", fund_code="AYX", password=PASSWORD)
         declare_related_party(s, world["city_admin"], newcomer, "某公司")
         set_active(s, world["city_admin"], newcomer, False)
-        _token, row = create_token(s, CONSOLE, find_user(s, "ay_fin"), name="脚本",
+        _token, row = create_token(s, world["ay_fin"], find_user(s, "ay_fin"), name="脚本",
                                   expires_on=None)
         revoke_token(s, world["city_admin"], row.id)
         engagement = eng.open_engagement(s, world["city_aud"], "AYX", title="城市审计",
@@ -90,6 +91,7 @@ def test_every_record_names_the_fund_it_belongs_to(world, protector, tmp_path):
         assert audit.verify_chain(s).ok
 
 
+@pytest.mark.tampers  # records as older code wrote them, naming entries that never were
 def test_records_without_a_fund_are_read_by_their_subject_or_by_those_who_read_all(world):
     """Records written before funds were recorded name none: their subject decides who
     reads them; a record whose subject names no fund is read only by those who read

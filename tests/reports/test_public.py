@@ -18,7 +18,7 @@ from core.db import transaction
 from core.errors import InvalidInput, NotFound
 from grants import operations as ops
 from grants.models import Project
-from ledger import donations
+from ledger import donations, events
 from ledger.balances import available, balances, purpose_summary
 from ledger.chart import fund_account, payable_account
 from ledger.income_models import Donor
@@ -282,6 +282,10 @@ def test_projects_page_fifty_at_a_time(session, world, disclosed):
                 requested_amount=D("1000.00"), approved_amount=D("1000.00"),
                 state="approved", created_by=world["ca"].user_id, created_at=at(TODAY),
                 updated_at=at(TODAY)))
+            # An approved project has its commitment, or the books do not verify.
+            events.post_commitment(s, world["fin1"], "YJQ", date=TODAY,
+                                   amount="1000.00", grant=f"YJQ-2026-9{n:02d}",
+                                   purpose="education")
     first = public.public_projects(session, "YJQ", page=1)
     second = public.public_projects(session, "YJQ", page=2)
     assert len(first.items) == 50 and first.has_next

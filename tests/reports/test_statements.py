@@ -507,6 +507,7 @@ def test_audit_extract(books, session_of, tmp_path):
     assert "审计日志链校验完整" in text  # ... but never in the extract
 
 
+@pytest.mark.tampers
 def test_audit_extract_names_the_first_broken_link(books, factory):
     with transaction(factory) as s:  # behind the application's back
         if s.get_bind().dialect.name == "postgresql":

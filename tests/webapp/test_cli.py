@@ -345,6 +345,7 @@ def test_export_writes_a_file_bean_check_accepts(run, run_as, fund, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.tampers
 def test_demo_verifies_and_a_direct_sql_edit_is_named(run, engine):
     assert run("init")[0] == 0
     status, out, err = run("demo", "--years", "1")
@@ -401,3 +402,54 @@ def test_a_database_failure_is_one_line_that_quotes_no_sql(run, run_as, fund, en
     status, _out, err = run("ledger", "balances", "--fund", fund)
     assert status == 1 and err.startswith("Error: the database failed (OperationalError)")
 
+
+@pytest.mark.tampers
+def test_both_verify_commands_report_the_cross_checks(run, run_as, fund, engine, tmp_path):
+    for who, step in (("fin1", ("seed", "--amount", "100", "--date", "2025-01-05", "--doc-no",
+                                "D1")),
+                      ("co", ("interest", "--amount", "1", "--date", "2025-02-03"))):
+        assert run_as(who, "ledger", "post", step[0], "--fund", fund, *step[1:])[0] == 0
+    status, _, err = run_as("fin1", "ledger", "close-period", "--fund", fund, "--period", "2025-01",
+                         "--unreconciled-reason", "没有对账单")
+    assert status == 0, err
+    export = tmp_path / "yjq.beancount"
+    assert run("ledger", "export", "--fund", fund, "-o", str(export))[0] == 0
+    status, out, _ = run("ledger", "verify", "--fund", fund, "--against", str(export))
+    assert (status, out) == (0, "OK YJQ: 2 entries; Beancount and SQL agree; receipts, "
+                                "projects, the audit log and the closed periods' heads match "
+                                "the journal.\n")
+    status, out, _ = run("audit", "verify")
+    assert status == 0
+    assert out.splitlines()[1:] == [
+        "OK ZYS: the audit log and the journal name each other; the closed periods' heads "
+        "are in place.",
+        "OK YJQ: the audit log and the journal name each other; the closed periods' heads "
+        "are in place."]
+
+    # The newest audit record (the close's seal) removed, the chain's head rewound.
+    with engine.begin() as conn:
+        sealed, digest = conn.execute(text(
+            "SELECT audit_id, audit_hash FROM period_closes")).one()
+        previous = conn.execute(text("SELECT hash FROM audit_log WHERE id = :i"),
+                                {"i": sealed - 1}).scalar_one()
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+        conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": sealed})
+        conn.execute(text("UPDATE audit_head SET last_id = :i, last_hash = :h"),
+                     {"i": sealed - 1, "h": previous})
+    lost = ["  - period 2025-01 of fund YJQ is closed, but the audit log has no record of "
+            "its close",
+            f"  - period 2025-01 was sealed by audit record #{sealed} (hash {digest[:16]}), "
+            "which is no longer in the audit log"]
+    status, out, _ = run("audit", "verify")
+    assert status == 1
+    assert out.splitlines() == [
+        f"Audit chain intact: {sealed - 1} records, head {previous}.",
+        "OK ZYS: the audit log and the journal name each other; the closed periods' heads "
+        "are in place.",
+        "FAILED YJQ: 2 problems", *lost]
+    status, out, _ = run("ledger", "verify", "--fund", fund)
+    assert status == 1
+    assert out.splitlines() == ["FAILED YJQ: 2 problems", *lost]

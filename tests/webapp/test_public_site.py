@@ -15,7 +15,7 @@ import pytest
 
 from core.db import transaction
 from grants.models import BeneficiaryCount, Project
-from ledger import donations
+from ledger import donations, events
 from ledger.balances import available
 from ledger.journal import find_fund
 from reports import annual, public
@@ -173,6 +173,9 @@ def test_lists_are_paged(site, disclosed, world):
                           approved_amount=Decimal("1000.00"), state="completed",
                           created_by=world["ca"].user_id, created_at=at(TODAY),
                           updated_at=at(TODAY)))
+            # An approved project has its commitment, or the books do not verify.
+            events.post_commitment(s, world["fin1"], "YJQ", date=TODAY, amount="1000.00",
+                                   grant=f"YJQ-2026-8{n:02d}", purpose="education")
     first = site.get("/public/funds/YJQ").get_data(as_text=True)
     assert first.count("data-ref=") == 50
     assert 'href="/public/funds/YJQ?year=2026&amp;projects_page=2#projects"' in first
@@ -214,6 +217,8 @@ def test_the_fund_page_reads_the_same_few_statements_however_many_rows(site, dis
     before = statements(app, site, url)
     with transaction(world.factory) as s:
         fund = find_fund(s, "YJQ")
+        events.post_allocation(s, world["fin1"], "YJQ", date=TODAY, amount="70000",
+                               purpose="medical")
         for n in range(70):
             project = Project(fund_id=fund.id, ref=f"YJQ-2026-7{n:02d}", year=2026,
                               title=f"批量项目{n}", purpose="Medical",
@@ -224,6 +229,8 @@ def test_the_fund_page_reads_the_same_few_statements_however_many_rows(site, dis
                               updated_at=at(TODAY))
             project.counts = [BeneficiaryCount(category="orphan", count=n + 1)]
             s.add(project)
+            events.post_commitment(s, world["fin1"], "YJQ", date=TODAY, amount="1000.00",
+                                   grant=f"YJQ-2026-7{n:02d}", purpose="medical")
     assert statements(app, site, url) == before <= 16
 
 

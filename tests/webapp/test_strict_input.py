@@ -193,6 +193,21 @@ def test_the_console_reads_amounts_and_dates_strictly(run, run_as):
     assert status == 0 and "¥2,469.00" in out
 
 
+@pytest.mark.parametrize("args", [
+    ("receipt", "list", "--fund", "YJQ", "--year"),
+    ("token", "revoke"),
+    ("allocation", "confirm", "--fund", "YJQ"),
+])
+def test_the_console_reads_whole_numbers_strictly(run, args):
+    """Numbers of other scripts, underscores and a number beyond the database's range are
+    refused before anything is read, with the option named (a usage error)."""
+    assert run("init")[0] == 0
+    for bad in ("١٢٣", "1_000", "99999999999999999999", "²"):
+        status, out, err = run(*args, bad)
+        assert (status, out) == (2, ""), err
+        assert "give a whole number from 1 to 2147483647" in err, err
+
+
 # --- bank statements -----------------------------------------------------------------------
 
 
