@@ -19,6 +19,7 @@ import itertools
 import os
 import shutil
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -56,7 +57,9 @@ def _pg_admin() -> Engine:
 def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated template database: a file path (SQLite) or a database name (PostgreSQL)."""
     if pg_admin_url():
-        name = f"sf_template_{os.getpid()}"
+        # Unique per test session, not per process: a test that runs pytest in process
+        # (tests/test_books_verified.py) must not drop the outer session's template.
+        name = f"sf_template_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         admin = _pg_admin()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -101,6 +101,20 @@ class _KeepsItsReason:
     errors: list[str]
     process_errors: list[str]
 
+    def read(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = valuelist[0] if isinstance(valuelist[0], str) else ""
+        self.data = None
+        if text.strip():
+            try:
+                self.data = self.read(text)
+            except InvalidInput as error:
+                raise ValueError(error.message) from None
+
     def post_validate(self, form: Any, validation_stopped: bool) -> None:
         if self.process_errors:
             self.errors[:] = list(self.process_errors)
@@ -109,32 +123,16 @@ class _KeepsItsReason:
 class DateField(_KeepsItsReason, _DateField):
     """A day written YYYY-MM-DD (full-width digits too); nothing else."""
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist:
-            return
-        text = valuelist[0] if isinstance(valuelist[0], str) else ""
-        self.data = None
-        if text.strip():
-            try:
-                self.data = read_date(text, gettext(self.label.text))
-            except InvalidInput as error:
-                raise ValueError(error.message) from None
+    def read(self, text: str) -> Any:
+        return read_date(text, gettext(self.label.text))
 
 
 class IntegerField(_KeepsItsReason, _IntegerField):
     """A whole number in ASCII or full-width digits, within the database's range (a
     ``NumberRange`` validator narrows it further)."""
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist:
-            return
-        text = valuelist[0] if isinstance(valuelist[0], str) else ""
-        self.data = None
-        if text.strip():
-            try:
-                self.data = read_int(text, gettext(self.label.text) or self.name, minimum=0)
-            except InvalidInput as error:
-                raise ValueError(error.message) from None
+    def read(self, text: str) -> Any:
+        return read_int(text, gettext(self.label.text) or self.name, minimum=0)
 
 
 # --- what a request may carry -------------------------------------------------------------
