@@ -113,8 +113,8 @@ def test_a_leaked_project_title_is_withdrawn_by_two_roles_everywhere_at_once(
     page = site.get("/public/funds/YJQ").get_data(as_text=True)
     assert f'data-ref="{ref}" data-state="approved" data-withdrawn="1"' in page  # money stays
     assert "（已撤回）" in site.get("/public/data/projects.csv").data.decode("utf-8-sig")
-    notices = public.corrections(factory(), "YJQ")
-    notice = notices[0]
+    with factory() as session:
+        notice = public.corrections(session, "YJQ")[0]
     assert notice.subject == f"project:{ref}" and "撤回" in notice.title + notice.text
     assert REASON in notice.text and CHILD not in notice.text
     assert f'data-correction="{notice.id}"' in page and REASON in page
