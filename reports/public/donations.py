@@ -41,7 +41,8 @@ def public_name(name: str, publish: str) -> str:
 
 
 @functools.cache
-def _donations_query(by_fund: bool, by_year: bool, paged: bool) -> Select[Any]:
+def _donations_query(by_fund: bool, by_year: bool,
+                     paged: bool) -> Select[*tuple[Any, ...]]:
     """The donations statement, built once for each shape of filter (bound parameters
     ``fund_id``, ``first``, ``last``, ``limit``, ``offset``). It walks the journal's
     (fund, date) index newest first and picks each donation entry's issued receipt, so

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, func, literal, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from core.i18n import Bilingual
@@ -66,11 +66,12 @@ class PublicProject:
 
 
 @functools.cache
-def _projects_query(by_fund: bool, by_year: bool, paged: bool) -> tuple[Select[Any], Select[Any]]:
+def _projects_query(by_fund: bool, by_year: bool,
+                    paged: bool) -> tuple[Select[*tuple[Any, ...]], Select[int, str, int]]:
     """The projects statement and its children-count statement, built once for each
     shape of filter with bound parameters (``fund_id``, ``year``, ``limit``, ``offset``,
     ``ids``): the fund page runs them on every view."""
-    where = [Project.state.in_(PUBLIC_STATES)]
+    where: list[ColumnElement[bool]] = [Project.state.in_(PUBLIC_STATES)]
     if by_fund:
         where.append(Project.fund_id == bindparam("fund_id", type_=Integer))
     if by_year:

@@ -103,7 +103,8 @@ def _listed(project: Project, period: Period, paid_in_period: Decimal, all_state
 
 def _grant_row(fund: Fund, project: Project, period: Period,
                paid_in_period: Decimal) -> dict[str, Any]:
-    paid = [t for t in project.tranches if t.state == "paid" and t.paid_on is not None]
+    paid_on = [(t.amount, t.paid_on) for t in project.tranches
+               if t.state == "paid" and t.paid_on is not None]
     return {
         "fund": fund_label(fund),
         "ref": project.ref,
@@ -113,7 +114,7 @@ def _grant_row(fund: Fund, project: Project, period: Period,
         "requested": project.requested_amount,
         "approved": project.approved_amount,
         "paid_in_period": paid_in_period,
-        "paid_to_date": sum((t.amount for t in paid if t.paid_on <= period.end), ZERO),
+        "paid_to_date": sum((amount for amount, day in paid_on if day <= period.end), ZERO),
         "state": gettext(STATE_LABELS[State(project.state)]),
         "approved_on": _approval_day(project),
         "beneficiaries": project.beneficiary_total,
@@ -185,8 +186,9 @@ def _reversal_days(session: Session, entry_ids: Iterable[int]) -> dict[int, dt.d
     """The day each of these entries was reversed (a donation returned)."""
     days: dict[int, dt.date] = {}
     for chunk in chunks(entry_ids):
-        days.update(session.execute(select(JournalEntry.reverses_id, JournalEntry.date).where(
-            JournalEntry.reverses_id.in_(chunk))).all())
+        days.update((entry_id, day) for entry_id, day in session.execute(
+            select(JournalEntry.reverses_id, JournalEntry.date).where(
+                JournalEntry.reverses_id.in_(chunk))) if entry_id is not None)
     return days
 
 
@@ -320,10 +322,11 @@ class _ReceiptLinks:
     def __init__(self, session: Session, fund_ids: list[int], receipts: list[Receipt]) -> None:
         self.codes: dict[int, str] = dict(session.execute(select(Receipt.id, Receipt.code).where(
             Receipt.fund_id.in_(fund_ids))).all()) if fund_ids else {}
-        self.replaced_by: dict[int, str] = dict(session.execute(
-            select(Receipt.replaces_id, Receipt.code).where(
-                Receipt.fund_id.in_(fund_ids), Receipt.replaces_id.is_not(None))).all()
-        ) if fund_ids else {}
+        self.replaced_by: dict[int, str] = {
+            replaces: code for replaces, code in session.execute(
+                select(Receipt.replaces_id, Receipt.code).where(
+                    Receipt.fund_id.in_(fund_ids), Receipt.replaces_id.is_not(None)))
+            if replaces is not None} if fund_ids else {}
         self.seqs: dict[int, int] = {}
         for chunk in chunks({r.entry_id for r in receipts}):
             self.seqs.update(session.execute(select(JournalEntry.id, JournalEntry.seq).where(
