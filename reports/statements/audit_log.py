@@ -1,0 +1,223 @@
+"""审计日志摘录: the audit records of a period that belong to some funds, each with a
+short summary of harmless fields (never names, ID numbers or free text), the result of
+checking the whole chain, and the chain head the extract was cut at."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.chain import ChainReport, verify_chain
+from audit.models import AuditRecord
+from core import clock
+from core.actors import ROLE_LABELS
+from core.i18n import gettext, locale_as
+from core.money import ZERO
+from ledger.models import Fund
+from reports import auditlog
+from reports.figures import Period
+from reports.statements.parts import cst_date, subtitle
+from reports.tables import Column, Table
+
+COLUMNS = (
+    Column("id", "序号", "int"),
+    Column("at", "时间"),
+    Column("actor", "操作人"),
+    Column("role", "角色"),
+    Column("action", "操作"),
+    Column("subject", "对象"),
+    Column("fund", "基金"),
+    Column("reason", "理由"),
+    Column("summary", "摘要"),
+)
+ACTION_ZH = {
+    "fund.add": "开立基金", "fund.top-up-rule": "设定年度补充规则", "fund.policy": "设定审批规则",
+    "donor.add": "登记捐赠人", "receipt.issue": "开具捐赠票据", "receipt.void": "作废捐赠票据",
+    "allocation.propose": "提出分配方案", "allocation.confirm": "确认分配方案",
+    "allocation.withdraw": "撤回分配方案",
+    "bank.import": "导入银行对账单", "bank.match": "匹配银行流水", "bank.book": "银行流水入账",
+    "bank.reconcile": "银行对账", "bank.override": "未调节准予结账",
+    "ledger.close-period": "期末结账",
+    "beneficiary.add": "登记受益儿童", "beneficiary.view-id": "查看受益儿童身份证号码",
+    "attachment.add": "上传附件",
+    "user.add": "添加用户", "user.login": "登录", "user.logout": "退出", "user.locked": "账户锁定",
+    "user.password": "修改密码", "user.activate": "启用用户", "user.deactivate": "停用用户",
+    "user.related-party": "申报关联方",
+    "ledger.seed": "记账：财政启动资金", "ledger.top-up": "记账：财政年度补充资金",
+    "ledger.donation": "记账：捐赠", "ledger.allocation": "记账：分配",
+    "ledger.commitment": "记账：项目批准", "ledger.disbursement": "记账：项目拨付",
+    "ledger.release": "记账：释放承诺", "ledger.unspent-return": "记账：结余退回",
+    "ledger.interest": "记账：利息", "ledger.bank-fee": "记账：手续费",
+    "ledger.reversal": "记账：冲销",
+}
+PROJECT_ACTION_ZH = {
+    "create": "起草", "edit": "修改", "submit": "提交", "return": "退回修改", "reject": "不予资助",
+    "check": "审核", "approve_first": "第一审批人批准", "approve": "批准",
+    "request_tranche": "申请拨付", "approve_tranche": "批准拨付", "pay_tranche": "拨付",
+    "file_report": "提交报告", "accept_report": "验收报告", "return_report": "退回报告",
+    "return_unspent": "结余退回", "close": "结项", "cancel": "终止",
+}
+SUMMARY_FIELDS = {
+    "state": "状态", "type": "类型", "date": "日期", "amount": "金额", "period": "期间",
+    "tranche": "批次", "report": "报告", "entry": "记账", "reconciled": "相符",
+    "bank": "银行余额", "ledger": "账面余额", "difference": "差额", "replaces": "替代",
+    "lines": "行数", "matched": "已匹配", "unmatched": "未匹配", "category": "类别",
+    "kind": "类型", "publish": "公示", "project": "项目", "first_date": "起",
+    "last_date": "止",
+}
+SUMMARY_LIMIT = 160
+SUBJECT_ZH = {"fund": "基金", "journal_entry": "分录", "receipt": "票据", "project": "项目",
+              "bank_statement": "对账单", "bank_line": "银行流水", "allocation": "分配方案",
+              "donor": "捐赠人", "beneficiary": "受益儿童记录", "user": "用户"}
+
+
+def _action_zh(action: str) -> str:
+    if action.startswith("project."):
+        return "项目" + PROJECT_ACTION_ZH.get(action.removeprefix("project."), action)
+    return ACTION_ZH.get(action, action)
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def summarize(record: AuditRecord) -> str:
+    """A short summary of a record's change from a few harmless fields: never names,
+    ID numbers or free text, whatever the record holds."""
+    before, after = _loads(record.before), _loads(record.after)
+    parts = []
+    if record.subject_type == "journal_entry" and isinstance(after.get("postings"), list):
+        debits = ZERO
+        for posting in after["postings"]:
+            try:
+                amount = Decimal(str(posting[1]))
+            except (ArithmeticError, IndexError, TypeError, ValueError):
+                continue
+            debits += max(amount, ZERO)
+        parts.append(f"金额 {debits:.2f}")
+    for key, label in SUMMARY_FIELDS.items():
+        if key in after:
+            if key in before and before[key] != after[key]:
+                parts.append(f"{label} {_short(before[key])}→{_short(after[key])}")
+            else:
+                parts.append(f"{label} {_short(after[key])}")
+        elif key in before:
+            parts.append(f"{label} {_short(before[key])}→")
+    text = "；".join(parts)
+    return text if len(text) <= SUMMARY_LIMIT else text[:SUMMARY_LIMIT - 1] + "…"
+
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """The period's records of these funds, cut at one head of the log: records
+    appended while the extract is made are in neither the list nor the count."""
+
+    head: Any  # (id, hash) of the last record, or None for an empty log
+    records: list[tuple[AuditRecord, str | None]]  # with the fund each belongs to
+    total: int  # the period's records of every fund, and of none
+    unattributed: bool  # the extract includes the records that belong to no fund
+
+    @property
+    def last_id(self) -> int:
+        return self.head.id if self.head is not None else 0
+
+
+def _cut(session: Session, funds: list[Fund], period: Period) -> _Cut:
+    scope = auditlog.scope_of(session, funds)
+    # ISO text with the +08:00 offset: a range a day wider on each side, then the exact day.
+    low = (period.start - dt.timedelta(days=1)).isoformat()
+    high = (period.end + dt.timedelta(days=2)).isoformat()
+    near = (AuditRecord.at >= low, AuditRecord.at < high)
+
+    def in_period(at: str) -> bool:
+        return period.start <= cst_date(dt.datetime.fromisoformat(at)) <= period.end
+
+    head = session.execute(select(AuditRecord.id, AuditRecord.hash)
+                           .order_by(AuditRecord.id.desc()).limit(1)).first()
+    last_id = head.id if head is not None else 0
+    owner = auditlog.record_fund()
+    records = [(record, fund) for record, fund in session.execute(
+        select(AuditRecord, owner).where(*near, AuditRecord.id <= last_id, scope.clause(owner))
+        .order_by(AuditRecord.id)) if in_period(record.at)]
+    total = sum(1 for at in session.execute(select(AuditRecord.at).where(
+        *near, AuditRecord.id <= last_id)).scalars() if in_period(at))
+    return _Cut(head, records, total, scope.unattributed)
+
+
+def _record_row(record: AuditRecord, fund: str | None, roles: dict[str, str]) -> dict[str, Any]:
+    moment = dt.datetime.fromisoformat(record.at).astimezone(clock.CST)
+    return {
+        "id": record.id,
+        "at": moment.strftime("%Y-%m-%d %H:%M:%S"),
+        "actor": record.actor,
+        "role": roles.get(record.role, record.role),
+        "action": _action_zh(record.action),
+        "subject": f"{SUBJECT_ZH.get(record.subject_type, record.subject_type)} "
+                   f"{record.subject_id}",
+        "fund": fund or "—",
+        "reason": record.reason,
+        "summary": summarize(record),
+    }
+
+
+def _notes(cut: _Cut, chain: ChainReport, funds: list[Fund], listed: int) -> list[str]:
+    """The chain's verdict, then what the extract covers and leaves out."""
+    if chain.ok:
+        verdict = (f"审计日志链校验完整：自第 1 条至第 {chain.checked} 条逐条重算哈希，全部相符；"
+                   f"链头哈希 {chain.head_hash}。")
+    else:
+        verdict = (f"审计日志链校验不通过：第 {chain.broken_at} 条断链（{chain.problem}）；"
+                   f"此前 {chain.checked} 条完整，最后一个完好的哈希为 {chain.head_hash}。")
+    notes = [verdict]
+    head = cut.head
+    if head is not None and head.hash != chain.head_hash:
+        notes.append(f"日志最后一条为第 {head.id} 条，其哈希为 {head.hash}。")
+    left_out = cut.total - listed
+    covered = "、".join(f"{f.code} {f.name_zh}" for f in funds) or "无"
+    notes += [
+        f"本摘录截至审计日志第 {cut.last_id} 条"
+        + (f"（链头哈希 {head.hash}）" if head is not None else "")
+        + f"，只列基金 {covered} 的记录"
+        + ("及不属于任何基金的记录" if cut.unattributed else "")
+        + "。全系统的审计日志是一条链，各基金的记录交错其中，序号不连续之处是其他基金的记录；"
+          "逐条核对哈希须对全链进行（specialfund audit verify）。",
+        f"本期审计日志 {cut.total} 条，本摘录列出与所列基金有关的 {listed} 条"
+        + (f"（另 {left_out} 条属其他基金或无法归属，未列出）" if left_out else "") + "。",
+        "摘要只列状态、金额、日期等字段，不列修改前后记录的全文，不列姓名和身份证号码；"
+        "全文可在系统中按序号查阅。",
+    ]
+    return notes
+
+
+def audit_extract(session: Session, funds: list[Fund], period: Period) -> Table:
+    """审计日志摘录: the audit records of the period that belong to these funds (when the
+    funds are all the system keeps, also those that belong to no fund), each with a short
+    summary, the result of checking the whole chain, and the chain head the extract was
+    cut at. A record's fund is the one it names; a record written before funds were
+    recorded is attributed by its subject (``reports.auditlog``)."""
+    cut = _cut(session, funds, period)
+    with locale_as("zh_CN"):
+        roles = {role: gettext(label) for role, label in ROLE_LABELS.items()}
+        roles["console"] = "系统控制台"
+        rows = [_record_row(record, fund, roles) for record, fund in cut.records]
+        chain = verify_chain(session)
+    return Table("审计日志摘录", list(COLUMNS), rows, subtitle=subtitle(funds, period),
+                 notes=_notes(cut, chain, funds, len(rows)), slug="audit-extract")
