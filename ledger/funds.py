@@ -16,6 +16,7 @@ from core.screening import screen_id_numbers
 from ledger.chart import DEFAULT_CHART, load_chart
 from ledger.journal import clean_text, find_fund
 from ledger.models import Account, Fund
+from people.jurisdictions import managed_jurisdictions
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")
 
@@ -75,6 +76,14 @@ def list_funds(session: Session) -> list[Fund]:
         ordered.append(city)
         ordered.extend(f for f in funds if f.parent_id == city.id)
     return ordered
+
+
+def managed_funds(session: Session, actor: Actor) -> list[Fund]:
+    """The funds of the jurisdictions an administrator manages (their own and, for a city
+    administrator, the counties below it), in that order."""
+    ids = [place.id for place in managed_jurisdictions(session, actor)]
+    funds = {f.id: f for f in session.execute(select(Fund).where(Fund.id.in_(ids))).scalars()}
+    return [funds[i] for i in ids]
 
 
 def accounts_of(session: Session, fund: Fund) -> list[Account]:
