@@ -12,9 +12,10 @@ import audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
 from core.i18n import N_
+from core.reading import clean_text
 from core.screening import screen_id_numbers
 from ledger.chart import DEFAULT_CHART, load_chart
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 from ledger.models import Account, Fund
 from people.jurisdictions import managed_jurisdictions
 
