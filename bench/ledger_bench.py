@@ -67,6 +67,7 @@ from ledger.chart import load_chart
 from ledger.funds import accounts_of, add_fund
 from ledger.journal import find_fund
 from ledger.verify import verify_fund
+from migrations import SCRIPT_LOCATION
 
 ROOT = Path(__file__).resolve().parent.parent
 FUND = "BENCH"
@@ -638,7 +639,7 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> Result
     engine = make_engine(databases.url)
     engines = [engine]
     try:
-        upgrade(engine)
+        upgrade(engine, SCRIPT_LOCATION)
         factory = make_session_factory(engine)
         _note(f"{describe(databases.url, factory)}; Python {platform.python_version()}, "
               f"{os.cpu_count()} CPUs, {platform.platform()}; {revision()}")

@@ -90,8 +90,9 @@ from ledger.chart import load_chart
 from ledger.funds import add_fund
 from ledger.journal import find_fund
 from ledger.models import Fund
-from webapp.auth.models import User
-from webapp.auth.users import add_user
+from migrations import SCRIPT_LOCATION
+from people.models import User
+from people.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY = ("ZYS", "资阳市本级", "Ziyang City")
@@ -843,7 +844,7 @@ def count_entries(url: str) -> tuple[int, int]:
 def build(url: str, args: argparse.Namespace, first: dt.date, last: dt.date) -> None:
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        upgrade(engine, SCRIPT_LOCATION)
         factory = make_session_factory(engine)
         with factory() as session:
             if session.execute(select(Fund.id).limit(1)).first():

@@ -1,32 +1,61 @@
-"""Create or upgrade a database to the newest schema through Alembic."""
+"""Create or upgrade a database to the newest schema through Alembic.
+
+The caller names the Alembic scripts (``migrations.SCRIPT_LOCATION``): the migrations
+sit above the domain in the order of imports, so nothing here imports them.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
-
-import migrations
+from sqlalchemy import Connection, Engine
 
 
-def alembic_config() -> Config:
+def alembic_config(script_location: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.set_main_option("script_location", script_location)
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-def is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a run of migrations. On SQLite, foreign keys are not enforced
+    while it runs -- rebuilding a table that others reference drops it and renames a copy
+    into its place, which SQLite refuses while it enforces them -- and every one of them is
+    checked before the commit, so a migration cannot leave a dangling reference."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        sqlite = engine.dialect.name == "sqlite"
+        # Outside any transaction (SQLite ignores the pragma inside one), straight on the
+        # driver's connection: a statement through SQLAlchemy would begin one first.
+        if sqlite:
+            connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if dangling:
+                        raise RuntimeError(f"the migration leaves {len(dangling)} references "
+                                           f"to rows that do not exist, e.g. {dangling[0]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA foreign_keys = ON")
+
+
+def upgrade(engine: Engine, script_location: str, revision: str = "head") -> None:
+    config = alembic_config(script_location)
+    with migrating(engine) as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, script_location: str, revision: str) -> None:
+    config = alembic_config(script_location)
+    with migrating(engine) as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

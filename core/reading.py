@@ -1,5 +1,5 @@
-"""One strict reader for what people type: dates and whole numbers (amounts are read
-by ``core.money.parse_amount``, on the same rules).
+"""One strict reader for what people type: lines of text, dates and whole numbers (amounts
+are read by ``core.money.parse_amount``, on the same rules).
 
 Every door -- pages, API, console, bank statements -- reads through here, so a value
 means the same wherever it comes in. Digits are ASCII or full-width (normalized, as a
@@ -14,6 +14,8 @@ import datetime as dt
 import re
 
 from core.errors import InvalidInput
+from core.i18n import gettext
+from core.screening import strip_invisible
 
 # What a Chinese input method types in full width, read as its ASCII twin.
 _FULL_WIDTH = str.maketrans({**{chr(0xFF10 + d): str(d) for d in range(10)},
@@ -22,6 +24,9 @@ _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 # The longest text worth reading as one value; a longer one is refused before parsing.
 MAX_TEXT = 40
+# The longest line of text a field takes unless it says otherwise.
+MAX_LINE = 500
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Identifiers and counters are INTEGER columns on PostgreSQL (SQLite has no limit);
 # a larger number in a URL or a form would overflow in the query.
 DB_INT_MAX = 2**31 - 1
@@ -64,3 +69,22 @@ def read_int(value: object, field: str, *, minimum: int = 1,
         raise InvalidInput("{field}: give a whole number from {minimum} to {maximum}.",
                            field=field, minimum=minimum, maximum=maximum)
     return number
+
+
+def clean_text(value: str | None, field: str, *, required: bool = False,
+               limit: int = MAX_LINE) -> str | None:
+    """One line of text: control characters refused, invisible characters (bidi
+    overrides, zero-width characters) stripped, surrounding space trimmed."""
+    if value is not None:
+        value = strip_invisible(value)
+    if value is None or not value.strip():
+        if required:
+            raise InvalidInput("{field} is required.", field=gettext(field))
+        return None
+    value = value.strip()
+    if _CONTROL.search(value):
+        raise InvalidInput("{field} must be a single line of text.", field=gettext(field))
+    if len(value) > limit:
+        raise InvalidInput("{field} is longer than {limit} characters.", field=gettext(field),
+                           limit=limit)
+    return value

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from core.actors import ROLE_LABELS, Actor
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.i18n import gettext
-from grants.models import Approval, Project, RelatedParty
+from grants.models import Approval, Project
 from grants.states import STATE_LABELS, STEPS, State
 from ledger.models import Fund
+from people.models import RelatedParty
 
 READ_DOWN_ROLES = frozenset({"finance", "auditor"})
 # Roles that may see beneficiaries' names and ID numbers (DESIGN §3).

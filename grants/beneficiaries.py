@@ -15,12 +15,12 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.protection import Protector, age_on, mask_id, validate_id
+from core.reading import clean_text
 from core.screening import name_hash
 from grants.access import can_see_children
 from grants.models import Beneficiary, Project
 from grants.operations import CATEGORIES
 from grants.states import State
-from ledger.journal import clean_text
 
 CLOSED_STATES = frozenset({State.CLOSED, State.REJECTED, State.CANCELLED})
 

@@ -249,15 +249,3 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(Timestamp)
-
-
-class RelatedParty(Base):
-    """A declared relationship: the user may not act on projects of this unit or payee."""
-
-    __tablename__ = "related_parties"
-    __table_args__ = (UniqueConstraint("user_id", "party"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    party: Mapped[str] = mapped_column(String(200))
-    declared_at: Mapped[dt.datetime] = mapped_column(Timestamp)

@@ -21,6 +21,7 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import N_
 from core.money import ZERO, format_cny, parse_amount
+from core.reading import clean_text
 from core.screening import Fields, strip_invisible
 from grants.access import require_step
 from grants.models import (
@@ -37,7 +38,7 @@ from grants.screening import screen_project, screen_public_text
 from grants.states import EDITABLE, STEPS, State
 from ledger import events
 from ledger.chart import load_chart
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 from ledger.models import Fund
 
 DEFAULT_DUAL_APPROVAL_THRESHOLD = Decimal("100000.00")

@@ -16,11 +16,12 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.money import ZERO, format_cny, parse_amount
+from core.reading import clean_text
 from ledger import events
 from ledger.balances import balance
 from ledger.chart import GENERAL, load_chart
 from ledger.income_models import AllocationLine, AllocationProposal
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 
 
 def propose(session: Session, actor: Actor, fund_code: str, *,

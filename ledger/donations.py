@@ -23,11 +23,12 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.i18n import N_
 from core.money import parse_amount
 from core.protection import Protector, mask_id, validate_id
+from core.reading import clean_text
 from core.screening import screen_id_numbers
 from ledger import events
 from ledger.chart import load_chart
 from ledger.income_models import Donor, Receipt, ReceiptSeries
-from ledger.journal import clean_text, find_entry, find_fund
+from ledger.journal import find_entry, find_fund
 from ledger.models import Fund, JournalEntry
 
 # GB 32100-2015: 18 characters from this alphabet, the last a check character.

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
 from core.money import parse_amount
+from core.reading import clean_text
 from ledger.chart import (
     BANK_FEES,
     DONATIONS,
@@ -29,7 +30,7 @@ from ledger.chart import (
     payable_account,
 )
 from ledger.income_models import Receipt
-from ledger.journal import PostedEntry, clean_text, find_entry, find_fund, post_entry
+from ledger.journal import PostedEntry, find_entry, find_fund, post_entry
 from ledger.models import Fund, GrantPositionRow, JournalEntry
 from ledger.rules import GRANT_LINK_PREFIX, project_ref
 

@@ -12,10 +12,12 @@ import audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
 from core.i18n import N_
+from core.reading import clean_text
 from core.screening import screen_id_numbers
 from ledger.chart import DEFAULT_CHART, load_chart
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 from ledger.models import Account, Fund
+from people.jurisdictions import managed_jurisdictions
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")
 
@@ -75,6 +77,14 @@ def list_funds(session: Session) -> list[Fund]:
         ordered.append(city)
         ordered.extend(f for f in funds if f.parent_id == city.id)
     return ordered
+
+
+def managed_funds(session: Session, actor: Actor) -> list[Fund]:
+    """The funds of the jurisdictions an administrator manages (their own and, for a city
+    administrator, the counties below it), in that order."""
+    ids = [place.id for place in managed_jurisdictions(session, actor)]
+    funds = {f.id: f for f in session.execute(select(Fund).where(Fund.id.in_(ids))).scalars()}
+    return [funds[i] for i in ids]
 
 
 def accounts_of(session: Session, fund: Fund) -> list[Account]:

@@ -30,9 +30,8 @@ from core.actors import Actor
 from core.db import SQLITE_BEGIN
 from core.errors import Conflict, InvalidInput, NotFound, PeriodLocked
 from core.hashing import chain_hash
-from core.i18n import gettext
 from core.money import ZERO, MoneyType, format_plain, to_cents
-from core.screening import strip_invisible
+from core.reading import clean_text
 from ledger import rules
 from ledger.chart import load_chart
 from ledger.models import (
@@ -49,8 +48,6 @@ Line = tuple[str, Decimal]
 
 _META_KEY = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _LINK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-MAX_TEXT = 500
 
 
 class _SQL:
@@ -103,25 +100,6 @@ class _SQL:
         return stmt.on_conflict_do_update(
             index_elements=["account_id", "day"],
             set_={"change": _SQL.days.c.change + stmt.excluded.change})
-
-
-def clean_text(value: str | None, field: str, *, required: bool = False,
-               limit: int = MAX_TEXT) -> str | None:
-    """One line of text: control characters refused, invisible characters (bidi
-    overrides, zero-width characters) stripped, surrounding space trimmed."""
-    if value is not None:
-        value = strip_invisible(value)
-    if value is None or not value.strip():
-        if required:
-            raise InvalidInput("{field} is required.", field=gettext(field))
-        return None
-    value = value.strip()
-    if _CONTROL.search(value):
-        raise InvalidInput("{field} must be a single line of text.", field=gettext(field))
-    if len(value) > limit:
-        raise InvalidInput("{field} is longer than {limit} characters.", field=gettext(field),
-                           limit=limit)
-    return value
 
 
 _FIND_FUND = select(Fund).where(Fund.code == bindparam("code"))

@@ -31,40 +31,26 @@ from core.db import Base
 from core.hashing import GENESIS
 from core.i18n import Bilingual
 from core.money import ZERO, MoneyType
+from people.models import Jurisdiction
 
 APPEND_ONLY_TABLES = ("journal_entries", "postings", "balance_assertions", "period_closes")
 
 
-class Fund(Base):
-    """One jurisdiction's children's special fund: an independent ledger."""
+class Fund(Jurisdiction):
+    """One jurisdiction's children's special fund: an independent ledger. The
+    jurisdiction (code, names, level, parent) is ``people``'s; the fund adds its books
+    and shares the jurisdiction's id (joined-table inheritance)."""
 
     __tablename__ = "funds"
-    __table_args__ = (
-        CheckConstraint("level IN ('city', 'county')", name="level"),
-        CheckConstraint("entry_count >= 0", name="entry_count"),
-    )
+    __table_args__ = (CheckConstraint("entry_count >= 0", name="entry_count"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(16), unique=True)
-    name_zh: Mapped[str] = mapped_column(String(80))
-    name_en: Mapped[str] = mapped_column(String(120))
-    level: Mapped[str] = mapped_column(String(10))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("funds.id"))
+    id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), primary_key=True)
     chart: Mapped[str] = mapped_column(String(40))
     opened_on: Mapped[dt.date] = mapped_column(Date)
     # Last day of the last closed period; nothing may post on or before it.
     locked_through: Mapped[dt.date | None] = mapped_column(Date)
     entry_count: Mapped[int] = mapped_column(BigInteger, default=0)
     last_entry_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
-
-    parent: Mapped[Fund | None] = relationship(remote_side=[id])
-
-    @property
-    def name(self) -> Bilingual:
-        return Bilingual(self.name_zh, self.name_en)
-
-    def __repr__(self) -> str:
-        return f"<Fund {self.code}>"
 
 
 class Account(Base):

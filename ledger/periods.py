@@ -15,9 +15,9 @@ import audit
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
-from core.reading import ascii_digits
+from core.reading import ascii_digits, clean_text
 from ledger.balances import balances
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 from ledger.models import Account, BalanceAssertion, Fund, PeriodClose
 from ledger.reconciliation import require_reconciled
 

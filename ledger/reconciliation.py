@@ -22,10 +22,11 @@ from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput, PermissionDenied
 from core.money import ZERO, format_cny
+from core.reading import clean_text
 from ledger.balances import balances
 from ledger.chart import FUND_PREFIX
 from ledger.income_models import BankLine, Reconciliation
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 from ledger.models import Account, Fund, JournalEntry, Posting
 
 

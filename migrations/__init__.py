@@ -1,1 +1,6 @@
-"""Alembic migrations. ``specialfund init`` applies them; see ``core.migrate``."""
+"""Alembic migrations. ``specialfund init`` applies them through ``core.migrate``, given
+this package's ``SCRIPT_LOCATION``."""
+
+from pathlib import Path
+
+SCRIPT_LOCATION = str(Path(__file__).parent)

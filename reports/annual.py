@@ -24,11 +24,12 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import N_
 from core.money import ZERO, format_cny
+from core.reading import clean_text
 from core.screening import strip_invisible
 from grants.models import BeneficiaryCount, Project
 from grants.screening import screen_public_text
 from grants.states import State
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 from ledger.models import Fund
 from reports.charts import bar_chart, hbar_chart
 from reports.figures import SOURCE_LABELS, FundFigures, Period, fund_figures

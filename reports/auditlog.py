@@ -22,12 +22,10 @@ from sqlalchemy import (
     ColumnElement,
     case,
     cast,
-    column,
     false,
     func,
     or_,
     select,
-    table,
 )
 from sqlalchemy.orm import Session
 
@@ -37,11 +35,8 @@ from grants.access import visible_fund_ids
 from grants.models import Beneficiary, Project
 from ledger.income_models import AllocationProposal, BankLine, BankStatement, Donor, Receipt
 from ledger.models import Fund
+from people.models import ApiToken, User
 from reports.models import Engagement, Finding
-
-# The web layer's tables, named here only to attribute old records (reports sits below it).
-_USERS = table("users", column("id"), column("username"), column("fund_id"))
-_TOKENS = table("api_tokens", column("id"), column("user_id"))
 
 _R = AuditRecord
 
@@ -92,12 +87,12 @@ def subject_fund() -> ColumnElement[Any]:
                     (Finding, Finding.engagement_id == Engagement.id),
                     where=Finding.id == _numeric_subject())),
         (_R.subject_type == "user",
-         _fund_code((_USERS, _USERS.c.fund_id == Fund.id),
-                    where=_USERS.c.username == _R.subject_id)),
+         _fund_code((User, User.jurisdiction_id == Fund.id),
+                    where=User.username == _R.subject_id)),
         (_R.subject_type == "api-token",
-         _fund_code((_USERS, _USERS.c.fund_id == Fund.id),
-                    (_TOKENS, _TOKENS.c.user_id == _USERS.c.id),
-                    where=_TOKENS.c.id == _numeric_subject())),
+         _fund_code((User, User.jurisdiction_id == Fund.id),
+                    (ApiToken, ApiToken.user_id == User.id),
+                    where=ApiToken.id == _numeric_subject())),
         else_=None,
     )
 

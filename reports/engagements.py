@@ -33,12 +33,13 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import N_, Bilingual, gettext
+from core.reading import clean_text
 from core.screening import strip_invisible
 from grants.access import can_read_fund, require_fund, visible_fund_ids
 from grants.models import Project
 from grants.screening import screen_public_text
 from ledger.income_models import Receipt
-from ledger.journal import clean_text, find_entry, find_fund
+from ledger.journal import find_entry, find_fund
 from ledger.models import Fund
 from reports.flags import Flag, Period, active_projects, flags, parse_period
 from reports.models import Engagement, Finding, withdrawn_targets

@@ -43,11 +43,12 @@ from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import N_
+from core.reading import clean_text
 from grants.models import Project
 from grants.screening import screen_public_text
 from grants.states import PUBLIC_LABELS
 from ledger.income_models import Receipt
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 from ledger.models import Fund
 from reports import annual
 from reports.models import AnnualReport, Correction, Engagement, Withdrawal

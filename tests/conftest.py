@@ -35,6 +35,7 @@ from core.migrate import upgrade
 from core.protection import Protector
 from core.screening import keep_protector
 from ledger.funds import add_fund
+from migrations import SCRIPT_LOCATION
 
 pytest_plugins = ["tests.worlds"]
 
@@ -65,7 +66,7 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         engine = make_engine(make_url(pg_admin_url()).set(database=name).render_as_string(False))
-        upgrade(engine)
+        upgrade(engine, SCRIPT_LOCATION)
         engine.dispose()
         yield name
         with admin.connect() as conn:
@@ -74,7 +75,7 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
+    upgrade(engine, SCRIPT_LOCATION)
     engine.dispose()  # checkpoints the WAL into the main file
     yield str(path)
 
@@ -201,7 +202,7 @@ def quick_password_hashing(monkeypatch):
     """Argon2 at full strength costs ~0.1 s a hash; tests hash many passwords."""
     from argon2 import PasswordHasher
 
-    from webapp.auth import users
+    from people import users
 
     monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
                                                          parallelism=1))

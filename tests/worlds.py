@@ -18,8 +18,8 @@ from grants import operations as ops
 from grants.access import get_project
 from grants.models import FundPolicy, Project
 from ledger.journal import find_fund
-from webapp.auth.tokens import create_token
-from webapp.auth.users import add_user, find_user
+from people.tokens import create_token
+from people.users import add_user, find_user
 
 CONSOLE = Actor("setup", "console")
 PASSWORD = "correct-horse-9"

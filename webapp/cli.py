@@ -74,8 +74,8 @@ def prove(claim: str | None = None, *, by_token: bool = True) -> int | None:
     wrong password is counted towards the lockout even though the command then fails).
     ``claim`` names the user the command itself is about (``token create NAME``) when no
     ``--user`` was given. Returns the proven user's id, or None when nobody was named."""
-    from webapp.auth.tokens import user_for_token  # noqa: PLC0415
-    from webapp.auth.users import authenticate  # noqa: PLC0415
+    from people.tokens import user_for_token  # noqa: PLC0415
+    from people.users import authenticate  # noqa: PLC0415
     from webapp.extensions import db  # noqa: PLC0415
 
     meta = click.get_current_context().meta
@@ -112,7 +112,7 @@ def is_proven() -> bool:
 
 def proven(session: Session) -> Actor:
     """The proven user's actor; refuses when the console was not given one."""
-    from webapp.auth.models import User  # noqa: PLC0415
+    from people.models import User  # noqa: PLC0415
 
     user_id = click.get_current_context().meta.get(_PROVEN)
     user = session.get(User, user_id) if user_id is not None else None

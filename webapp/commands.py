@@ -45,8 +45,9 @@ def init_command() -> None:
     from flask import current_app  # noqa: PLC0415
 
     from core.migrate import upgrade  # noqa: PLC0415
+    from migrations import SCRIPT_LOCATION  # noqa: PLC0415
 
-    upgrade(db.engine)
+    upgrade(db.engine, SCRIPT_LOCATION)
     click.echo(_("Database ready: {url}", url=_redacted(current_app.config["DATABASE_URL"])))
 
 
@@ -58,7 +59,7 @@ def _setting_up(session: Session, fund: Fund | None, *, opening: bool = False) -
     administrator, as on the pages; the console itself only while no active administrator
     manages that jurisdiction (the first fund and the first administrator of a new city).
     A new city-level fund (``fund`` None) has nobody over it yet."""
-    from webapp.auth.users import has_administrator  # noqa: PLC0415
+    from people.users import has_administrator  # noqa: PLC0415
 
     if is_proven():
         admin = proven(session)
@@ -490,7 +491,7 @@ def user_add(session: Session, username: str, role: str, fund_code: str,
     printf '%s\n%s\n' "$ADMIN_PW" "$PW" | specialfund --user ADMIN user add NAME … --password-stdin
     """
     from ledger.journal import find_fund  # noqa: PLC0415
-    from webapp.auth.users import add_user  # noqa: PLC0415
+    from people.users import add_user  # noqa: PLC0415
 
     who = _setting_up(session, find_fund(session, fund_code))
     password = sys.stdin.readline().rstrip("\n")
@@ -515,8 +516,8 @@ def token_create(username: str, name: str, expires: str | None) -> None:
 
     TOKEN=$(specialfund token create NAME --name script < password-file)
     """
-    from webapp.auth.tokens import create_token  # noqa: PLC0415
-    from webapp.auth.users import find_user  # noqa: PLC0415
+    from people.tokens import create_token  # noqa: PLC0415
+    from people.users import find_user  # noqa: PLC0415
     from webapp.extensions import db  # noqa: PLC0415
 
     prove(claim=username, by_token=False)  # never a token: it would outlive its own revoking
@@ -536,7 +537,7 @@ def token_create(username: str, name: str, expires: str | None) -> None:
 def token_revoke(session: Session, token_id: int) -> None:
     """Revoke a token for good (see `token list` for its number), as its user or an
     administrator who manages them (specialfund --user NAME token revoke ID)."""
-    from webapp.auth.tokens import revoke_token  # noqa: PLC0415
+    from people.tokens import revoke_token  # noqa: PLC0415
 
     row = revoke_token(session, proven(session), token_id)
     click.echo(_("API token {id} ({hint}…) of {name} revoked.", id=row.id, hint=row.hint,
@@ -548,8 +549,8 @@ def token_revoke(session: Session, token_id: int) -> None:
 @in_transaction
 def token_list(session: Session, username: str) -> None:
     """A user's tokens, newest first; only their first characters, never the tokens."""
-    from webapp.auth.tokens import is_live, tokens_of  # noqa: PLC0415
-    from webapp.auth.users import find_user  # noqa: PLC0415
+    from people.tokens import is_live, tokens_of  # noqa: PLC0415
+    from people.users import find_user  # noqa: PLC0415
 
     def state(row: Any) -> str:
         if row.revoked_at is not None:

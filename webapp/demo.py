@@ -28,7 +28,7 @@ from ledger.balances import available
 from ledger.chart import load_chart
 from ledger.demo import Action, build_demo
 from ledger.models import Fund
-from webapp.auth.users import add_user
+from people.users import add_user
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo, documented as such
 CONSOLE = Actor("demo", "console")

@@ -55,8 +55,8 @@ def keys_rotate_data(session: Session) -> None:
     import grants.models  # noqa: F401, PLC0415
     import ledger.income_models  # noqa: PLC0415
     import ledger.models  # noqa: F401, PLC0415
+    import people.models  # noqa: F401, PLC0415
     import reports.models  # noqa: F401, PLC0415
-    import webapp.auth.models  # noqa: F401, PLC0415
     from core.db import Base  # noqa: PLC0415
     from core.protection import Protector, data_keys, rotate_encrypted  # noqa: PLC0415
 

@@ -45,7 +45,7 @@ LIMITS = {  # configuration key: environment variable
     "RATE_LIMIT_API": "SPECIALFUND_LIMIT_API",
     "RATE_LIMIT_PUBLIC": "SPECIALFUND_LIMIT_PUBLIC",
 }
-MAX_NAME = 40  # longer than any user name (webapp.auth.users)
+MAX_NAME = 40  # longer than any user name (people.users)
 
 
 def client_address() -> str:

@@ -17,10 +17,11 @@ import audit.models  # noqa: F401 - registers tables on Base.metadata
 import grants.models  # noqa: F401
 import ledger.income_models
 import ledger.models  # noqa: F401
+import people.models  # noqa: F401
 import reports.models  # noqa: F401
-import webapp.auth.models  # noqa: F401
 from core.db import Base, make_engine
-from core.migrate import alembic_config
+from core.migrate import alembic_config, downgrade, upgrade
+from migrations import SCRIPT_LOCATION
 from tests.conftest import pg_admin_url
 
 
@@ -37,7 +38,6 @@ def test_records_written_before_funds_were_recorded_keep_verifying(tmp_path):
     """Revision 0006 adds the fund to audit records: the old rows keep no fund and keep
     their hashes; new ones name theirs; a downgrade that would break them is refused."""
     import pytest
-    from alembic import command
     from sqlalchemy import insert, select
 
     from audit import record, verify_chain
@@ -45,10 +45,8 @@ def test_records_written_before_funds_were_recorded_keep_verifying(tmp_path):
     from core.actors import Actor
     from core.db import make_engine, make_session_factory, transaction
     from core.hashing import GENESIS, chain_hash
-    from core.migrate import alembic_config, upgrade
-
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    config = alembic_config()
+    config = alembic_config(SCRIPT_LOCATION)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0005")
@@ -64,7 +62,7 @@ def test_records_written_before_funds_were_recorded_keep_verifying(tmp_path):
             previous = digest
         connection.execute(insert(AuditHead.__table__), [{"id": 1, "last_id": 2,
                                                          "last_hash": previous}])
-    upgrade(engine)
+    upgrade(engine, SCRIPT_LOCATION)
     factory = make_session_factory(engine)
     with factory() as session:
         assert verify_chain(session).ok
@@ -98,17 +96,14 @@ def empty_url(tmp_path) -> Iterator[str]:
 
 
 def _migrate(engine, revision: str) -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    upgrade(engine, SCRIPT_LOCATION, revision)
 
 
 def test_only_tokens_their_own_user_made_keep_working_after_the_upgrade(empty_url):
     """Tokens of the first API release: ca made one for themself; an administrator and
     the console (named like ca, too) made the others."""
     engine = make_engine(empty_url)
-    revision = ScriptDirectory.from_config(alembic_config()).get_revision("0009")
+    revision = ScriptDirectory.from_config(alembic_config(SCRIPT_LOCATION)).get_revision("0009")
     _migrate(engine, revision.down_revision)
     now = "2026-07-01 10:00:00+08:00"
     with engine.begin() as conn:
@@ -143,3 +138,107 @@ def test_only_tokens_their_own_user_made_keep_working_after_the_upgrade(empty_ur
     engine.dispose()
     # ca's own; an administrator's for ca; the console's (labelled "ca"); the admin's own
     assert made_by == {10: 1, 11: None, 12: None, 13: 2}
+
+
+def test_people_keep_their_jurisdiction_tokens_and_sessions_across_0011(empty_url):
+    """Revision 0011 moves a fund's identity into ``jurisdictions`` and points users at
+    it: afterwards the same people sign in, with the same tokens and sessions, in the
+    same jurisdictions, and the funds keep their books; a downgrade puts it all back."""
+    import datetime as dt
+    import hashlib
+
+    from argon2 import PasswordHasher
+    from sqlalchemy import select
+
+    from core.actors import SYSTEM, Actor
+    from core.db import make_session_factory, transaction
+    from ledger.funds import add_fund, managed_funds
+    from ledger.journal import find_fund
+    from people.models import Jurisdiction
+    from people.sessions import closed_because, find_session
+    from people.tokens import user_for_token
+    from people.users import add_user, authenticate, find_user, has_administrator, manages
+
+    engine = make_engine(empty_url)
+    _migrate(engine, "0010")
+    now = "2026-07-01 10:00:00+08:00"
+    password, token, key = "old-secret-42", "sf_before-0011", "cookie-key-before-0011"
+    with engine.begin() as conn:
+        # A county whose id comes before its city's, and a second city.
+        for fid, code, level, parent, count in ((2, "ZYS", "city", None, 7),
+                                                (1, "YJQ", "county", 2, 3),
+                                                (3, "CDS", "city", None, 0)):
+            conn.execute(text(
+                "INSERT INTO funds (id, code, name_zh, name_en, level, parent_id, chart, "
+                "opened_on, locked_through, entry_count, last_entry_hash) VALUES (:id, :code, "
+                ":zh, :en, :level, :parent, 'npo-2026', '2025-01-01', :locked, :count, :hash)"),
+                {"id": fid, "code": code, "zh": code + "区", "en": code.title(), "level": level,
+                 "parent": parent, "locked": "2025-12-31" if fid == 1 else None, "count": count,
+                 "hash": f"{fid:064x}"})
+        for uid, name, role, fund in ((1, "ca", "civil_affairs", 1), (2, "admin", "admin", 2)):
+            conn.execute(text(
+                "INSERT INTO users (id, username, display_name, role, fund_id, password_hash, "
+                "active, failed_logins, created_at) VALUES "
+                "(:id, :name, :name, :role, :fund, :hash, :yes, 0, :now)"),
+                {"id": uid, "name": name, "role": role, "fund": fund, "yes": True, "now": now,
+                 "hash": PasswordHasher().hash(password)})
+        conn.execute(text(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, hint, created_by, "
+            "created_by_id, created_at) VALUES (1, 1, 'x', :hash, 'sf_befo', 'ca', 1, :now)"),
+            {"hash": hashlib.sha256(token.encode()).hexdigest(), "now": now})
+        conn.execute(text(
+            "INSERT INTO user_sessions (id, user_id, key_hash, created_at) "
+            "VALUES (1, 1, :hash, :now)"), {"hash": hashlib.sha256(key.encode()).hexdigest(),
+                                            "now": now})
+        conn.execute(text("INSERT INTO related_parties (id, user_id, party, declared_at) "
+                          "VALUES (1, 1, '雁江区希望小学', :now)"), {"now": now})
+        if conn.dialect.name == "postgresql":  # the rows above were given their ids
+            conn.execute(text("SELECT setval('users_id_seq', 2)"))
+
+    _migrate(engine, "head")
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        ca = authenticate(session, "ca", password)
+        assert ca is not None and ca.jurisdiction.code == "YJQ"
+        assert ca.actor() == Actor("ca", "civil_affairs", 1, "YJQ", False)
+        assert find_user(session, "admin").actor() == Actor("admin", "admin", 2, "ZYS", True)
+        assert user_for_token(session, token) is ca
+        row = find_session(session, key)
+        assert row is not None and row.user is ca
+        assert closed_because(row, last_used=dt.datetime.fromisoformat(now),
+                              idle=dt.timedelta(hours=1), lifetime=dt.timedelta(days=1)) is None
+        admin = find_user(session, "admin").actor()
+        assert manages(session, admin, ca)
+        assert [f.code for f in managed_funds(session, admin)] == ["ZYS", "YJQ"]
+        county = find_fund(session, "YJQ")
+        assert (county.id, county.level, county.parent.code, county.name.zh,
+                county.locked_through, county.entry_count, county.last_entry_hash) == (
+            1, "county", "ZYS", "YJQ区", dt.date(2025, 12, 31), 3, f"{1:064x}")
+        assert has_administrator(session, county)
+        assert not has_administrator(session, find_fund(session, "CDS"))
+        # New ids come after the old ones, on PostgreSQL from the jurisdictions' sequence.
+        fund = add_fund(session, SYSTEM, code="AYX", name_zh="安岳县", name_en="Anyue",
+                        opened_on=dt.date(2026, 1, 1), parent_code="ZYS")
+        assert fund.id == 4 and session.get(Jurisdiction, 4).parent_id == 2
+        add_user(session, SYSTEM, username="ay", display_name="Ay", role="finance",
+                 fund_code="AYX", password=password)
+    with factory() as session:
+        assert find_user(session, "ay").jurisdiction_id == 4
+        assert [(j.id, j.code, j.parent_id) for j in session.execute(
+            select(Jurisdiction).order_by(Jurisdiction.id)).scalars()] == [
+            (1, "YJQ", 2), (2, "ZYS", None), (3, "CDS", None), (4, "AYX", 2)]
+
+    downgrade(engine, SCRIPT_LOCATION, "0010")
+    with engine.begin() as conn:
+        assert conn.execute(text(
+            "SELECT id, code, level, parent_id, entry_count FROM funds ORDER BY id")).all() == [
+            (1, "YJQ", "county", 2, 3), (2, "ZYS", "city", None, 7), (3, "CDS", "city", None, 0),
+            (4, "AYX", "county", 2, 0)]
+        assert conn.execute(text("SELECT username, fund_id FROM users ORDER BY id")).all() == [
+            ("ca", 1), ("admin", 2), ("ay", 4)]
+        conn.execute(text(
+            "INSERT INTO funds (code, name_zh, name_en, level, chart, opened_on, entry_count, "
+            "last_entry_hash) VALUES ('LZX', '乐至县', 'Lezhi', 'city', 'npo-2026', "
+            "'2026-01-01', 0, '')"))
+        assert conn.execute(text("SELECT id FROM funds WHERE code = 'LZX'")).scalar_one() == 5
+    engine.dispose()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 from core.db import transaction
 from core.errors import InvalidInput
+from core.reading import clean_text
 from core.screening import contains_id_number, strip_invisible
 from grants import attachments
 from grants import operations as ops
@@ -20,7 +21,7 @@ from grants.access import get_project
 from grants.beneficiaries import add_beneficiary
 from grants.models import Beneficiary, Project
 from grants.screening import KeysMissing, screen_public_text
-from ledger.journal import clean_text, find_fund
+from ledger.journal import find_fund
 from tests.worlds import project_input
 
 CHILD = "王小明"

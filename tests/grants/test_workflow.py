@@ -18,8 +18,8 @@ from grants.states import State
 from ledger.balances import available, balances
 from ledger.journal import find_fund
 from ledger.verify import verify_fund
+from people.users import declare_related_party, find_user
 from tests.worlds import project_input
-from webapp.auth.users import declare_related_party, find_user
 
 D = Decimal
 

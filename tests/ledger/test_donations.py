@@ -164,8 +164,8 @@ def test_top_up_rules(session, factory, fund, donor):
 @pytest.fixture
 def finance(factory, fund) -> tuple[Actor, Actor]:
     """Two finance users of the fund: the two halves of an allocation are proven people."""
+    from people.users import add_user
     from tests.worlds import CONSOLE, PASSWORD
-    from webapp.auth.users import add_user
 
     with transaction(factory) as s:
         return tuple(add_user(s, CONSOLE, username=name, display_name=name, role="finance",

@@ -15,12 +15,12 @@ from grants import operations as ops
 from grants.access import get_project
 from ledger import allocations, donations
 from ledger.funds import add_fund
+from people.tokens import create_token, revoke_token
+from people.users import add_user, declare_related_party, find_user, set_active
 from reports import annual
 from reports import engagements as eng
 from reports.auditlog import readable_scope, subject_fund
 from tests.worlds import CONSOLE, PASSWORD, project_input
-from webapp.auth.tokens import create_token, revoke_token
-from webapp.auth.users import add_user, declare_related_party, find_user, set_active
 from webapp.demo import synthetic_id
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

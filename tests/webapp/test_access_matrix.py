@@ -19,11 +19,11 @@ from grants import attachments, beneficiaries
 from grants import operations as ops
 from grants.access import get_project
 from ledger import donations
+from people.models import ApiToken
+from people.tokens import create_token
+from people.users import find_user
 from reports import engagements
 from tests.worlds import PASSWORD, USERS, project_input
-from webapp.auth.models import ApiToken
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
 from webapp.demo import synthetic_id
 
 ANON = "anonymous"
@@ -342,9 +342,9 @@ def per_fund(app, world, post):
     and AYX's approved projects; one audit record that belongs to no fund."""
     import audit
     from ledger import allocations, bank
+    from people.users import add_user
     from reports import annual
     from tests.worlds import CONSOLE
-    from webapp.auth.users import add_user
 
     post("seed", "ZYS", date=dt.date(2025, 1, 5), amount="1000000", doc_no="资财〔2025〕2号")
     post("allocation", "ZYS", date=dt.date(2025, 1, 6), amount="500000", purpose="education")

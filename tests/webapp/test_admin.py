@@ -7,11 +7,11 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from audit.models import AuditRecord
-from grants.models import FundPolicy, RelatedParty
+from grants.models import FundPolicy
 from ledger.journal import find_fund
 from ledger.models import Fund
+from people.models import RelatedParty, User
 from tests.webapp.conftest import text
-from webapp.auth.models import User
 
 
 def test_admin_creates_a_user_who_can_sign_in(world, login, app):

@@ -13,9 +13,9 @@ from core.i18n import locale_as
 from grants import operations as ops
 from ledger.journal import find_fund
 from ledger.models import JournalEntry
+from people.tokens import create_token
+from people.users import find_user
 from tests.worlds import project_input
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
 
 BODY = {
     "title": "雁江区困境儿童助学（接口）",

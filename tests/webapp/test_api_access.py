@@ -11,6 +11,8 @@ import datetime as dt
 import pytest
 
 from core.db import transaction
+from people.tokens import create_token
+from people.users import find_user
 from tests.webapp.test_access_matrix import (  # noqa: F401 - scene, per_fund are fixtures
     ANON,
     EVERYONE,
@@ -28,8 +30,6 @@ from tests.webapp.test_access_matrix import (  # noqa: F401 - scene, per_fund ar
 )
 from tests.webapp.test_api import BODY
 from tests.worlds import USERS, make_token
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
 
 
 def api(expect):

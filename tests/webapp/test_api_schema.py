@@ -17,10 +17,10 @@ from schemathesis.checks import (
 )
 
 from core.db import transaction
+from people.tokens import create_token
+from people.users import find_user
 from tests.reports.test_public import disclose
 from webapp.api.routes import PREFIX, api
-from webapp.auth.tokens import create_token
-from webapp.auth.users import find_user
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from people.models import User
 from tests.webapp.conftest import text
 from tests.worlds import PASSWORD
 from webapp import create_app
-from webapp.auth.models import User
 from webapp.extensions import db
 
 

@@ -367,7 +367,7 @@ def test_demo_verifies_and_a_direct_sql_edit_is_named(run, engine):
         conn.execute(text(
             "UPDATE postings SET amount = amount + 100 WHERE id = ("
             "SELECT MIN(p.id) FROM postings p JOIN journal_entries e ON e.id = p.entry_id "
-            "JOIN funds f ON f.id = e.fund_id WHERE f.code = 'AYX' AND e.seq = 3)"))
+            "JOIN jurisdictions j ON j.id = e.fund_id WHERE j.code = 'AYX' AND e.seq = 3)"))
         conn.execute(text("UPDATE audit_log SET actor = 'intruder' WHERE id = 42"))
     status, out, _ = run("ledger", "verify")
     assert status == 1

@@ -14,8 +14,8 @@ import audit.models
 import grants.models
 import ledger.income_models
 import ledger.models
+import people.models
 import reports.models
-import webapp.auth.models
 from audit.models import AuditRecord
 from core.db import Base, transaction
 from core.errors import InvalidInput
@@ -129,7 +129,7 @@ def test_console_help_lists_the_commands_without_keys(run, monkeypatch):
 
 def test_every_binary_column_is_an_encrypted_one_the_rotation_covers():
     for module in (audit.models, grants.models, ledger.income_models, ledger.models,
-                   reports.models, webapp.auth.models):
+                   reports.models, people.models):
         assert module.__name__  # imported: every table is on Base.metadata
     binary = {f"{t.name}.{c.name}" for t in Base.metadata.sorted_tables for c in t.columns
               if isinstance(c.type, LargeBinary)}

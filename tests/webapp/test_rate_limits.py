@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from core.db import transaction
+from people.models import User
 from tests.webapp.conftest import text
 from tests.worlds import PASSWORD, make_token
 from webapp import create_app
-from webapp.auth.models import User
 from webapp.config import ConfigurationError
 from webapp.extensions import db
 

@@ -13,14 +13,14 @@ from sqlalchemy import select
 from audit.models import AuditRecord
 from core import clock
 from core.db import transaction
+from people.models import ApiToken, UserSession
+from people.tokens import user_for_token
+from people.users import find_user
 from tests.conftest import TODAY
 from tests.reports.test_public import disclose
 from tests.webapp.conftest import text
 from tests.worlds import PASSWORD, make_token
 from webapp import create_app
-from webapp.auth.models import ApiToken, UserSession
-from webapp.auth.tokens import user_for_token
-from webapp.auth.users import find_user
 from webapp.config import ConfigurationError, from_environment
 from webapp.extensions import db
 

@@ -16,11 +16,11 @@ from core.actors import Actor
 from core.db import transaction
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.i18n import locale_as
+from people.models import ApiToken
+from people.tokens import create_token, generate, hash_token, revoke_token, user_for_token
+from people.users import find_user, set_active
 from tests.webapp.conftest import text as page_text
 from tests.worlds import CONSOLE, PASSWORD
-from webapp.auth.models import ApiToken
-from webapp.auth.tokens import create_token, generate, hash_token, revoke_token, user_for_token
-from webapp.auth.users import find_user, set_active
 
 TOKEN = re.compile(r"sf_[A-Za-z0-9_-]{43}")
 

@@ -9,16 +9,16 @@ import audit
 from core.errors import DomainError
 from core.i18n import gettext
 from core.money import parse_amount
-from grants.models import FundPolicy, RelatedParty
+from grants.models import FundPolicy
 from grants.operations import dual_threshold
-from ledger.funds import add_fund
+from ledger.funds import add_fund, managed_funds
 from ledger.models import Fund
+from people import tokens as api_tokens
+from people.models import RelatedParty, User
+from people.users import add_user, declare_related_party, manages, set_active
 from webapp.admin.forms import FundForm, PolicyForm, RelatedPartyForm, UserForm
-from webapp.auth import tokens as api_tokens
 from webapp.auth.access import current_actor, roles_required
-from webapp.auth.models import User
 from webapp.auth.routes import token_page
-from webapp.auth.users import add_user, declare_related_party, managed_funds, manages, set_active
 from webapp.extensions import db
 from webapp.reading import refusal
 
@@ -58,8 +58,9 @@ def users():  # type: ignore[no-untyped-def]
             return redirect(url_for("admin.users"))
     elif form.errors:
         status = 422
-    people = db.session.execute(select(User).where(User.fund_id.in_([f.id for f in funds]))
-                                .order_by(User.fund_id, User.role, User.username)).scalars().all()
+    people = db.session.execute(
+        select(User).where(User.jurisdiction_id.in_([f.id for f in funds]))
+        .order_by(User.jurisdiction_id, User.role, User.username)).scalars().all()
     parties = {}
     for row in db.session.execute(select(RelatedParty).where(
             RelatedParty.user_id.in_([u.id for u in people]))).scalars():

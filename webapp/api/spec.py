@@ -27,8 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
+from people.models import IdempotentRequest, User
 from webapp.api.problems import PROBLEM, ApiProblem
-from webapp.auth.models import IdempotentRequest, User
 from webapp.extensions import db
 
 REF = "#/components/schemas/{model}"
@@ -246,7 +246,7 @@ def _param_schema(kind: Any) -> dict[str, Any]:
 def authenticate() -> User:
     """The token's user, who then is ``current_user`` for this request, exactly as if
     signed in: every rule of the pages applies unchanged."""
-    from webapp.auth.tokens import user_for_token  # noqa: PLC0415
+    from people.tokens import user_for_token  # noqa: PLC0415
 
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -23,12 +23,12 @@ import audit
 from core import clock
 from core.errors import DomainError
 from core.i18n import LOCALES, gettext
-from webapp.auth import sessions
-from webapp.auth import tokens as api_tokens
+from people import sessions
+from people import tokens as api_tokens
+from people.models import User
+from people.users import authenticate, change_password
 from webapp.auth.access import current_actor
 from webapp.auth.forms import ChangePasswordForm, LoginForm, TokenForm
-from webapp.auth.models import User
-from webapp.auth.users import authenticate, change_password
 from webapp.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__)

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import clock
-from webapp.auth.models import END_REASONS, User, UserSession
+from people.models import END_REASONS, User, UserSession
 
 MAX_KEY = 100  # longer than any key we make; a bigger cookie value is not worth hashing
 

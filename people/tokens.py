@@ -22,9 +22,9 @@ import audit
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from ledger.journal import clean_text
-from webapp.auth.models import ApiToken, User
-from webapp.auth.users import manages
+from core.reading import clean_text
+from people.models import ApiToken, User
+from people.users import manages
 
 PREFIX = "sf_"
 HINT_LENGTH = 7  # "sf_" and four characters: enough to tell a user's tokens apart
@@ -74,7 +74,7 @@ def create_token(session: Session, actor: Actor, user: User, *, name: str,
     audit.record(session, actor, "api-token.create", "api-token", row.id,
                  after={"user": user.username, "name": label, "hint": row.hint,
                         "expires_on": expires_on.isoformat() if expires_on else None},
-                 fund=user.fund.code)
+                 fund=user.jurisdiction.code)
     return token, row
 
 
@@ -95,7 +95,7 @@ def revoke_token(session: Session, actor: Actor, token_id: int, *,
                  before={"revoked_at": None},
                  after={"user": row.user.username, "name": row.name, "hint": row.hint,
                         "revoked_at": row.revoked_at.isoformat()},
-                 fund=row.user.fund.code)
+                 fund=row.user.jurisdiction.code)
     return row
 
 

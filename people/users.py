@@ -17,11 +17,10 @@ import audit
 from core import clock
 from core.actors import ROLES, Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from grants.models import RelatedParty
-from ledger.journal import clean_text, find_fund
-from ledger.models import Fund
-from webapp.auth.models import ApiToken, User
-from webapp.auth.sessions import end_sessions_of
+from core.reading import clean_text
+from people.jurisdictions import find_jurisdiction, managed_jurisdictions
+from people.models import ApiToken, Jurisdiction, RelatedParty, User
+from people.sessions import end_sessions_of
 
 MIN_PASSWORD = 10
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,39}$")
@@ -48,43 +47,34 @@ def add_user(session: Session, actor: Actor, *, username: str, display_name: str
     check_password_rules(password)
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict("User {name} already exists.", name=username)
-    fund = find_fund(session, fund_code)
-    if actor.role == "admin" and fund.id not in {f.id for f in managed_funds(session, actor)}:
+    place = find_jurisdiction(session, fund_code)
+    if actor.role == "admin" and \
+            place.id not in {j.id for j in managed_jurisdictions(session, actor)}:
         raise PermissionDenied("Administrators add users only to the funds they manage.")
     user = User(username=username,
                 display_name=clean_text(display_name, "Full name", required=True, limit=80) or "",
-                role=role, fund=fund, password_hash=_hasher.hash(password), active=True,
-                failed_logins=0, created_at=clock.now())
+                role=role, jurisdiction=place, password_hash=_hasher.hash(password),
+                active=True, failed_logins=0, created_at=clock.now())
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.add", "user", username,
-                 after={"role": role, "fund": fund.code, "name": user.display_name},
-                 fund=fund.code)
+                 after={"role": role, "fund": place.code, "name": user.display_name},
+                 fund=place.code)
     return user
-
-
-def managed_funds(session: Session, actor: Actor) -> list[Fund]:
-    """The funds whose users an administrator manages: their own and, for a city
-    administrator, the counties below it."""
-    own = find_fund(session, actor.fund or "")
-    if own.level == "city":
-        return [own, *session.execute(
-            select(Fund).where(Fund.parent_id == own.id).order_by(Fund.id)).scalars()]
-    return [own]
 
 
 def manages(session: Session, actor: Actor, user: User) -> bool:
     """Whether this actor is an administrator whose jurisdiction holds ``user``."""
     return actor.role == "admin" and actor.fund is not None and \
-        user.fund_id in {f.id for f in managed_funds(session, actor)}
+        user.jurisdiction_id in {j.id for j in managed_jurisdictions(session, actor)}
 
 
-def has_administrator(session: Session, fund: Fund) -> bool:
-    """Whether an active administrator manages the users of this fund: one of the fund
-    itself or, for a county, of its city."""
-    ids = [fund.id] + ([fund.parent_id] if fund.parent_id is not None else [])
+def has_administrator(session: Session, place: Jurisdiction) -> bool:
+    """Whether an active administrator manages the users of this jurisdiction (or its
+    fund): one of the jurisdiction itself or, for a county, of its city."""
+    ids = [place.id] + ([place.parent_id] if place.parent_id is not None else [])
     return session.execute(select(User.id).where(
-        User.role == "admin", User.active.is_(True), User.fund_id.in_(ids)).limit(1)
+        User.role == "admin", User.active.is_(True), User.jurisdiction_id.in_(ids)).limit(1)
     ).first() is not None
 
 
@@ -143,7 +133,7 @@ def revoke_tokens_of(session: Session, actor: Actor, user: User, *, reason: str)
                      before={"revoked_at": None},
                      after={"user": user.username, "name": row.name, "hint": row.hint,
                             "revoked_at": now.isoformat()}, reason=reason,
-                     fund=user.fund.code)
+                     fund=user.jurisdiction.code)
     session.flush()
     return list(rows)
 
@@ -178,7 +168,8 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> Ende
         ended = Ended(end_sessions_of(session, user, "deactivated"),
                       tuple(r.hint for r in revoked))
     audit.record(session, actor, "user.activate" if active else "user.deactivate", "user",
-                 user.username, after=None if active else ended.record(), fund=user.fund.code)
+                 user.username, after=None if active else ended.record(),
+                 fund=user.jurisdiction.code)
     return ended
 
 
@@ -190,4 +181,4 @@ def declare_related_party(session: Session, actor: Actor, user: User, party: str
     session.add(RelatedParty(user_id=user.id, party=name, declared_at=clock.now()))
     session.flush()
     audit.record(session, actor, "user.related-party", "user", user.username,
-                 after={"party": name}, fund=user.fund.code)
+                 after={"party": name}, fund=user.jurisdiction.code)

@@ -1,3 +1,6 @@
+"""Tables of people: jurisdictions, users, their related parties, API tokens, sessions,
+and the answers kept for repeated API requests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,15 +10,45 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.actors import ROLES, Actor
 from core.db import Base, Timestamp
-from ledger.models import Fund
+from core.i18n import Bilingual
+
+LEVELS = ("city", "county")
 
 # Why a session ended: signed out, the password changed, the user deactivated, or
 # another sign-in in the same browser. Idle and expired sessions end without a write.
 END_REASONS = ("logout", "password", "deactivated", "replaced")
 
 
+class Jurisdiction(Base):
+    """A city, or a county or district below one: where a user works, and whose children's
+    special fund they act in. Its books are ``ledger.models.Fund``, which shares its id."""
+
+    __tablename__ = "jurisdictions"
+    __table_args__ = (
+        CheckConstraint("level IN (" + ", ".join(f"'{v}'" for v in LEVELS) + ")", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(120))
+    level: Mapped[str] = mapped_column(String(10))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
+
+    # A fund may stand for its jurisdiction here (``Fund`` extends it); loaded again, the
+    # parent is a Jurisdiction, as people see it.
+    parent: Mapped[Jurisdiction | None] = relationship(remote_side=[id], enable_typechecks=False)
+
+    @property
+    def name(self) -> Bilingual:
+        return Bilingual(self.name_zh, self.name_en)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.code}>"
+
+
 class User(Base):
-    """A person who signs in. Belongs to one jurisdiction (a fund) and has one role."""
+    """A person who signs in. Belongs to one jurisdiction and has one role."""
 
     __tablename__ = "users"
     __table_args__ = (
@@ -27,16 +60,17 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(20))
-    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
-    fund: Mapped[Fund] = relationship(lazy="joined")
+    jurisdiction: Mapped[Jurisdiction] = relationship(lazy="joined", enable_typechecks=False)
 
-    # flask-login protocol, kept here so the model needs no Flask import.
+    # What the web layer's sign-in (flask-login) asks of a user, kept here so that it
+    # needs neither a Flask import nor a wrapper around every user.
     is_authenticated = True
     is_anonymous = False
 
@@ -48,8 +82,20 @@ class User(Base):
         return str(self.id)
 
     def actor(self) -> Actor:
-        return Actor(self.username, self.role, self.id, self.fund.code,
-                     self.fund.level == "city")
+        return Actor(self.username, self.role, self.id, self.jurisdiction.code,
+                     self.jurisdiction.level == "city")
+
+
+class RelatedParty(Base):
+    """A declared relationship: the user may not act on projects of this unit or payee."""
+
+    __tablename__ = "related_parties"
+    __table_args__ = (UniqueConstraint("user_id", "party"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    party: Mapped[str] = mapped_column(String(200))
+    declared_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
 
 class ApiToken(Base):
@@ -82,7 +128,7 @@ class ApiToken(Base):
 
 class UserSession(Base):
     """One signed-in session: the browser's cookie carries a random key, and only its
-    SHA-256 is kept. An ended session never opens again (``webapp.auth.sessions``)."""
+    SHA-256 is kept. An ended session never opens again (``people.sessions``)."""
 
     __tablename__ = "user_sessions"
     __table_args__ = (
@@ -103,8 +149,9 @@ class UserSession(Base):
 
 
 class IdempotentRequest(Base):
-    """The first answer to an API request that moves money, under the client's
-    ``Idempotency-Key``: a retry gets this answer back instead of posting again."""
+    """The first answer to a user's API request that moves money, under the client's
+    ``Idempotency-Key``: a retry gets this answer back instead of posting again. Kept with
+    the user who asked, like their tokens."""
 
     __tablename__ = "idempotent_requests"
     __table_args__ = (UniqueConstraint("user_id", "key", name="user_key"),)
