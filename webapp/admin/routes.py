@@ -13,14 +13,14 @@ from grants.models import FundPolicy, RelatedParty
 from grants.operations import dual_threshold
 from ledger.funds import add_fund
 from ledger.models import Fund
+from webapp.access import current_actor, roles_required
 from webapp.admin.forms import FundForm, PolicyForm, RelatedPartyForm, UserForm
 from webapp.auth import tokens as api_tokens
-from webapp.auth.access import current_actor, roles_required
 from webapp.auth.models import User
-from webapp.auth.routes import token_page
 from webapp.auth.users import add_user, declare_related_party, managed_funds, manages, set_active
 from webapp.extensions import db
 from webapp.reading import refusal
+from webapp.token_pages import token_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
