@@ -121,3 +121,18 @@ def test_the_console_adds_its_commands_itself():
     reaching_back = [name for name, path in webapp_modules().items()
                      if name != "webapp.cli" and "webapp.cli" in imports(path)]
     assert not reaching_back, reaching_back
+
+
+def test_every_event_of_the_ledger_has_its_post_command():
+    """``ledger post <event>`` is made from the events table: an event the ledger gains
+    needs its line in the console's table, or the console does not load."""
+    from ledger.events import EVENTS
+    from webapp.commands import POSTINGS, post_group
+
+    assert list(POSTINGS) == list(EVENTS)
+    assert set(post_group.commands) == set(EVENTS)
+    closed = {name for name, posting in POSTINGS.items() if posting.closed}
+    assert closed == {"allocation", "commitment", "disbursement", "release", "unspent-return"}
+    assert {n for n, c in post_group.commands.items() if c.hidden} == closed
+    for name in set(EVENTS) - closed:
+        assert post_group.commands[name].params[0].opts == ["--fund"], name

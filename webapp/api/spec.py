@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from core import clock
 from webapp.api.problems import PROBLEM, ApiProblem
 from webapp.auth.models import IdempotentRequest, User
+from webapp.auth.tokens import user_for_token
 from webapp.extensions import db
 
 REF = "#/components/schemas/{model}"
@@ -246,8 +247,6 @@ def _param_schema(kind: Any) -> dict[str, Any]:
 def authenticate() -> User:
     """The token's user, who then is ``current_user`` for this request, exactly as if
     signed in: every rule of the pages applies unchanged."""
-    from webapp.auth.tokens import user_for_token  # noqa: PLC0415
-
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(401, "unauthenticated",
