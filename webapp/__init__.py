@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 from webapp import config as app_config
+from webapp import errors, i18n, limits, reading, responses
 from webapp.boundary import SpecialFundApp
 from webapp.extensions import csrf, db, login_manager
 
@@ -23,18 +24,10 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from webapp import errors, i18n, limits, reading, responses  # noqa: PLC0415
-    from webapp.admin.routes import bp as admin_bp  # noqa: PLC0415
-    from webapp.annual.routes import bp as annual_bp  # noqa: PLC0415
-    from webapp.api.routes import bp as api_bp  # noqa: PLC0415
-    from webapp.audits.routes import bp as audits_bp  # noqa: PLC0415
-    from webapp.auth.routes import bp as auth_bp  # noqa: PLC0415
-    from webapp.downloads.routes import bp as downloads_bp  # noqa: PLC0415
-    from webapp.main.routes import bp as main_bp  # noqa: PLC0415
-    from webapp.money.routes import bp as money_bp  # noqa: PLC0415
-    from webapp.projects.routes import bp as projects_bp  # noqa: PLC0415
-    from webapp.public.routes import bp as public_bp  # noqa: PLC0415
-    from webapp.withdrawals.routes import bp as withdrawals_bp  # noqa: PLC0415
+    # The pages load with the first app built, not with ``import webapp``: the console's
+    # help and ``keys generate`` run without an app, and the pages bring the reports
+    # and WeasyPrint, a second to load.
+    from webapp.blueprints import BLUEPRINTS, api_bp  # noqa: PLC0415 - loads every page
 
     db.init_app(app)
     csrf.init_app(app)
@@ -45,8 +38,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     i18n.init_app(app)
     reading.init_app(app)  # before the blueprints: it sets <int:…>
     errors.init_app(app)
-    for blueprint in (auth_bp, main_bp, projects_bp, money_bp, annual_bp, audits_bp,
-                      downloads_bp, admin_bp, public_bp, withdrawals_bp, api_bp):
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # signed in by token only, never by cookie: nothing to forge
     limits.init_app(app)  # after the language is chosen, before a public page's 304

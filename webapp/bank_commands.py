@@ -1,5 +1,5 @@
-"""Console commands for the dedicated bank account (registered on ``webapp.cli.cli``):
-import a statement, list the lines waiting, match or book them."""
+"""Console commands for the dedicated bank account (added to the ``specialfund`` group by
+``webapp.cli``): import a statement, list the lines waiting, match or book them."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from core.i18n import gettext as _
 from core.money import format_cny
-from webapp.cli import WHOLE, acting_as, cli, in_transaction, print_table
+from ledger.bank import book_line, import_statement, match_line, parse_statement, unmatched_lines
+from ledger.journal import find_fund
+from webapp.console import WHOLE, acting_as, in_transaction, print_table, say
 
 bank_group = AppGroup("bank", help="The fund's dedicated bank account: import statements, "
                                    "match their lines to entries.")
-cli.add_command(bank_group)
 
 
 def _fund_option(func: Any) -> Any:
@@ -30,8 +31,6 @@ def _fund_option(func: Any) -> Any:
 @in_transaction
 def bank_import(session: Session, fund_code: str, file: Path) -> None:
     """Import a statement file (CSV, UTF-8 or GBK) and match its lines."""
-    from ledger.bank import import_statement, parse_statement  # noqa: PLC0415
-
     office = acting_as(session, fund_code, "charity_office")
     data = file.read_bytes()
     total = len(parse_statement(data, file.name))  # refuses a bad file before the bar
@@ -40,12 +39,12 @@ def bank_import(session: Session, fund_code: str, file: Path) -> None:
                            hidden=not err.isatty()) as bar:
         result = import_statement(session, office, fund_code, data, file.name,
                                   progress=lambda: bar.update(1))
-    click.echo(_("Imported {file} into fund {fund}: {lines} lines, {skipped} already known, "
-                 "{matched} matched, {unmatched} waiting to be matched.", file=file.name,
-                 fund=fund_code.strip().upper(), lines=result.lines, skipped=result.skipped,
-                 matched=result.matched, unmatched=result.unmatched))
+    say(_("Imported {file} into fund {fund}: {lines} lines, {skipped} already known, "
+          "{matched} matched, {unmatched} waiting to be matched.", file=file.name,
+          fund=fund_code.strip().upper(), lines=result.lines, skipped=result.skipped,
+          matched=result.matched, unmatched=result.unmatched))
     if result.closed_notice:
-        click.echo(result.closed_notice, err=True)
+        say(result.closed_notice, err=True)
 
 
 @bank_group.command("unmatched")
@@ -53,13 +52,10 @@ def bank_import(session: Session, fund_code: str, file: Path) -> None:
 @in_transaction
 def bank_unmatched(session: Session, fund_code: str) -> None:
     """Statement lines no entry explains yet."""
-    from ledger.bank import unmatched_lines  # noqa: PLC0415
-    from ledger.journal import find_fund  # noqa: PLC0415
-
     fund = find_fund(session, fund_code)
     lines = unmatched_lines(session, fund)
     if not lines:
-        click.echo(_("Every statement line of fund {fund} is matched.", fund=fund.code))
+        say(_("Every statement line of fund {fund} is matched.", fund=fund.code))
         return
     rows = [[str(line.id), line.date.isoformat(), format_cny(line.amount), line.reference,
              line.counterparty or "—", line.description or "—"] for line in lines]
@@ -75,12 +71,10 @@ def bank_unmatched(session: Session, fund_code: str) -> None:
 @in_transaction
 def bank_match(session: Session, fund_code: str, line_id: int, seq: int) -> None:
     """Match a statement line to an entry of the same amount."""
-    from ledger.bank import match_line  # noqa: PLC0415
-
     line = match_line(session, acting_as(session, fund_code, "charity_office"), fund_code,
                       line_id, seq)
-    click.echo(_("Statement line {line} ({amount}) matched to {fund} #{seq}.", line=line.id,
-                 amount=format_cny(line.amount), fund=fund_code.strip().upper(), seq=seq))
+    say(_("Statement line {line} ({amount}) matched to {fund} #{seq}.", line=line.id,
+          amount=format_cny(line.amount), fund=fund_code.strip().upper(), seq=seq))
 
 
 @bank_group.command("book")
@@ -92,10 +86,8 @@ def bank_match(session: Session, fund_code: str, line_id: int, seq: int) -> None
 @in_transaction
 def bank_book(session: Session, fund_code: str, line_id: int, kind: str) -> None:
     """Post a statement line as bank interest or a bank fee, and match it."""
-    from ledger.bank import book_line  # noqa: PLC0415
-
     entry = book_line(session, acting_as(session, fund_code, "charity_office"), fund_code,
                       line_id, kind)
-    click.echo(_("Posted {fund} #{seq} on {date} ({type}) for statement line {line}.",
-                 fund=entry.fund, seq=entry.seq, date=entry.date.isoformat(), type=entry.type,
-                 line=line_id))
+    say(_("Posted {fund} #{seq} on {date} ({type}) for statement line {line}.",
+          fund=entry.fund, seq=entry.seq, date=entry.date.isoformat(), type=entry.type,
+          line=line_id))

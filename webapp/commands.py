@@ -1,52 +1,70 @@
-"""Console commands (registered on ``webapp.cli.cli``)."""
+"""Console commands: set-up, funds, the ledger, audit, demo data, users and tokens
+(added to the ``specialfund`` group by ``webapp.cli``)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import AppGroup
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from audit import verify_chain
 from core.actors import Actor
 from core.db import begin_write
 from core.errors import DomainError, InvalidInput, PermissionDenied
 from core.i18n import N_, get_locale
 from core.i18n import gettext as _
+from core.migrate import upgrade
 from core.money import format_cny
+from grants.access import require_acting, require_fund
+from grants.verify import check_projects
+from ledger.balances import balances, purpose_summary
+from ledger.beancount_io import read_period_heads, write_ledger
+from ledger.crosscheck import check_audit_against_journal
+from ledger.donations import record_donation
+from ledger.events import EVENTS
+from ledger.funds import accounts_of, add_fund, list_funds
+from ledger.journal import find_entry, find_fund
 from ledger.models import Fund
-from webapp.cli import (
+from ledger.periods import close_period
+from ledger.verify import verify_fund
+from migrations import SCRIPT_LOCATION
+from people.tokens import create_token, is_live, revoke_token, tokens_of
+from people.users import add_user, find_user, has_administrator
+from webapp.console import (
     WHOLE,
     acting_as,
     actor,
     amount_option,
-    cli,
     in_transaction,
     is_proven,
     parse_date,
     print_table,
     prove,
     proven,
+    say,
 )
-from webapp.extensions import db
+from webapp.demo import DEMO_PASSWORD, build
+from webapp.extensions import db, protector
+from webapp.money_commands import donor_for
 
 
 def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-
     return make_url(url).render_as_string(hide_password=True)
 
 
-@cli.command("init")
+@click.command("init")
+@with_appcontext
 def init_command() -> None:
     """Create the database or upgrade it to the newest schema."""
-    from flask import current_app  # noqa: PLC0415
-
-    from core.migrate import upgrade  # noqa: PLC0415
-    from migrations import SCRIPT_LOCATION  # noqa: PLC0415
-
     upgrade(db.engine, SCRIPT_LOCATION)
     click.echo(_("Database ready: {url}", url=_redacted(current_app.config["DATABASE_URL"])))
 
@@ -59,8 +77,6 @@ def _setting_up(session: Session, fund: Fund | None, *, opening: bool = False) -
     administrator, as on the pages; the console itself only while no active administrator
     manages that jurisdiction (the first fund and the first administrator of a new city).
     A new city-level fund (``fund`` None) has nobody over it yet."""
-    from people.users import has_administrator  # noqa: PLC0415
-
     if is_proven():
         admin = proven(session)
         if opening and (admin.role != "admin" or not admin.city_level or fund is None
@@ -80,7 +96,6 @@ def _setting_up(session: Session, fund: Fund | None, *, opening: bool = False) -
 LEVELS = {"city": N_("city"), "county": N_("county")}
 
 fund_group = AppGroup("fund", help="Funds, one per jurisdiction.")
-cli.add_command(fund_group)
 
 
 @fund_group.command("add")
@@ -95,25 +110,19 @@ def fund_add(session: Session, code: str, name_zh: str, name_en: str, parent_cod
              opened_on: str | None, chart: str) -> None:
     """Open a fund and its accounts: a city administrator, for a county below their city;
     the console itself while nobody administers the city yet (setting up)."""
-    from ledger.funds import accounts_of, add_fund  # noqa: PLC0415
-    from ledger.journal import find_fund  # noqa: PLC0415
-
     parent = find_fund(session, parent_code) if parent_code else None
     fund = add_fund(session, _setting_up(session, parent, opening=True), code=code,
                     name_zh=name_zh, name_en=name_en,
                     opened_on=parse_date(opened_on, "--opened-on"), parent_code=parent_code,
                     chart=chart)
-
-    click.echo(_("Fund {code} opened with {count} accounts.", code=fund.code,
-                 count=len(accounts_of(session, fund))))
+    say(_("Fund {code} opened with {count} accounts.", code=fund.code,
+          count=len(accounts_of(session, fund))))
 
 
 @fund_group.command("list")
 @in_transaction
 def fund_list(session: Session) -> None:
     """List funds, city level first with its counties."""
-    from ledger.funds import list_funds  # noqa: PLC0415
-
     rows = [
         [f.code, ("  " if f.parent_id else "") + str(f.name), _(LEVELS[f.level]),
          f.opened_on.isoformat(),
@@ -127,122 +136,70 @@ def fund_list(session: Session) -> None:
 # --- ledger ----------------------------------------------------------------------
 
 ledger_group = AppGroup("ledger", help="Post entries, read balances, close, export, verify.")
-cli.add_command(ledger_group)
 post_group = AppGroup("post", help="Post one fund event.")
 ledger_group.add_command(post_group)
 
 
 def _posted(entry: Any, fund: str) -> None:
-    click.echo(_("Posted {fund} #{seq} on {date} ({type}); entry hash {hash}.", fund=fund,
-                 seq=entry.seq, date=entry.date.isoformat(), type=entry.type,
-                 hash=entry.hash[:16]))
+    say(_("Posted {fund} #{seq} on {date} ({type}); entry hash {hash}.", fund=fund,
+          seq=entry.seq, date=entry.date.isoformat(), type=entry.type, hash=entry.hash[:16]))
 
 
 def fund_option(func: Any) -> Any:
     return click.option("--fund", "fund_code", required=True, help="Fund code")(func)
 
 
-def common(func: Any) -> Any:
-    func = click.option("--date", help="Booking date (YYYY-MM-DD); today when omitted")(func)
-    func = click.option("--amount", required=True, callback=amount_option,
-                        help="Amount in yuan, e.g. 1200.50")(func)
-    return fund_option(func)
+# --- ledger post <event>: one command per event of ledger.events.EVENTS ------------------
 
 
-def _post(event: str, role: str, **kwargs: Any) -> None:
-    """Post as the proven user, if they act in the fund with ``role`` (as on the pages)."""
-    from ledger.events import EVENTS  # noqa: PLC0415
-
-    fund_code = kwargs.pop("fund_code")
-
-    @in_transaction
-    def run(session: Session) -> None:
-        entry = EVENTS[event](session, acting_as(session, fund_code, role), fund_code, **kwargs)
-        _posted(entry, fund_code.upper())
-
-    run()
+def _amount() -> click.Option:
+    return click.Option(["--amount"], required=True, callback=amount_option,
+                        help="Amount in yuan, e.g. 1200.50")
 
 
-def _closed_door(name: str, message: str) -> None:
-    """A command that no longer posts: it says which way the money goes instead."""
-
-    @post_group.command(name, hidden=True, add_help_option=False, context_settings={
-        "ignore_unknown_options": True, "allow_extra_args": True})
-    def door() -> None:
-        raise click.UsageError(_(message))
+def _booking_date() -> click.Option:
+    return click.Option(["--date"], help="Booking date (YYYY-MM-DD); today when omitted")
 
 
-_closed_door("allocation", N_(
-    "An allocation needs two finance users: one proposes it (specialfund --user NAME "
-    "allocation propose …) and another confirms it (allocation confirm). Nothing was posted."))
-for _event in ("commitment", "disbursement", "release", "unspent-return"):
-    _closed_door(_event, N_(
-        "Project money moves only through the project's own steps on the pages or the API "
-        "(approve, pay a tranche, record the unspent money, close, cancel), where nobody "
-        "both approves and pays. Nothing was posted."))
+def _doc_no() -> click.Option:
+    return click.Option(["--doc-no"], required=True,
+                        help="Treasury decision document number (文号)")
 
 
-@post_group.command("seed")
-@common
-@click.option("--doc-no", required=True, help="Treasury decision document number (文号)")
-@click.option("--narration")
-def post_seed(fund_code: str, amount: str, date: str | None, doc_no: str,
-              narration: str | None) -> None:
-    """Treasury seed money (财政启动资金) into the general pool."""
-    _post("seed", "finance", fund_code=fund_code, amount=amount, date=parse_date(date),
-          doc_no=doc_no, narration=narration)
+def _bank_ref() -> click.Option:
+    return click.Option(["--bank-ref"])
 
 
-@post_group.command("top-up")
-@common
-@click.option("--doc-no", required=True, help="Treasury decision document number (文号)")
-@click.option("--narration")
-def post_top_up(fund_code: str, amount: str, date: str | None, doc_no: str,
-                narration: str | None) -> None:
-    """The treasury's yearly top-up (年度补充资金)."""
-    _post("top-up", "finance", fund_code=fund_code, amount=amount, date=parse_date(date),
-          doc_no=doc_no, narration=narration)
+def _narration() -> click.Option:
+    return click.Option(["--narration"])
 
 
-@post_group.command("donation")
-@common
-@click.option("--donor", required=True)
-@click.option("--donor-type", type=click.Choice(["enterprise", "individual"]), required=True)
-@click.option("--purpose", help="Directed purpose (education, 助学, …); general when omitted")
-@click.option("--anonymous", is_flag=True, help="A new donor who wants to be published as 匿名")
-@click.option("--narration")
-@in_transaction
-def post_donation(session: Session, fund_code: str, amount: str, date: str | None, donor: str,
-                  donor_type: str, purpose: str | None, anonymous: bool,
-                  narration: str | None) -> None:
-    """A donation, directed or undirected; its receipt takes the next number."""
-    from ledger.donations import record_donation  # noqa: PLC0415
-    from webapp.money_commands import donor_for  # noqa: PLC0415
+@dataclass(frozen=True)
+class Posting:
+    """How ``ledger post <event>`` takes one event: its help, its options after --fund
+    (named as the event's keyword arguments), and the role that posts it through
+    ``ledger.events.EVENTS`` -- or its own step (``take``, which says what it did), or,
+    for an event the console does not post alone, the way the money goes instead
+    (``closed``)."""
 
+    help: str = ""
+    options: Callable[[], list[click.Option]] = list
+    role: str = ""
+    take: Callable[..., None] | None = None
+    closed: str = ""
+
+
+def _take_donation(session: Session, fund_code: str, *, amount: Decimal, date: str | None,
+                   donor: str, donor_type: str, purpose: str | None, anonymous: bool,
+                   narration: str | None) -> None:
+    """A donation goes through the receipt register (``ledger.donations``), which gives
+    its receipt the next number."""
     office = acting_as(session, fund_code, "charity_office")
     donor_id = donor_for(session, office, fund_code, donor, donor_type, anonymous)
     receipt = record_donation(session, office, fund_code, donor_id=donor_id,
                               date=parse_date(date), amount=amount, purpose=purpose,
                               narration=narration)
-    click.echo(_("Donation booked; receipt {code} issued.", code=receipt.code))
-
-
-@post_group.command("interest")
-@common
-@click.option("--bank-ref")
-def post_interest(fund_code: str, amount: str, date: str | None, bank_ref: str | None) -> None:
-    """Bank interest into the general pool."""
-    _post("interest", "charity_office", fund_code=fund_code, amount=amount, date=parse_date(date),
-          bank_ref=bank_ref)
-
-
-@post_group.command("bank-fee")
-@common
-@click.option("--bank-ref")
-def post_bank_fee(fund_code: str, amount: str, date: str | None, bank_ref: str | None) -> None:
-    """A bank charge paid from the general pool."""
-    _post("bank-fee", "charity_office", fund_code=fund_code, amount=amount, date=parse_date(date),
-          bank_ref=bank_ref)
+    say(_("Donation booked; receipt {code} issued.", code=receipt.code))
 
 
 # Who reverses what on the console: the role that posts that kind of entry. Donations go
@@ -252,19 +209,9 @@ REVERSIBLE = {"seed": "finance", "top-up": "finance", "interest": "charity_offic
               "bank-fee": "charity_office"}
 
 
-@post_group.command("reversal")
-@fund_option
-@click.option("--entry", "seq", type=WHOLE, required=True, help="Entry number (#) to reverse")
-@click.option("--date", help="Date of the reversal, in the open period; today when omitted")
-@click.option("--reason", required=True)
-@in_transaction
-def post_reversal(session: Session, fund_code: str, seq: int, date: str | None,
-                  reason: str) -> None:
-    """Reverse a seed, top-up, interest or bank-fee entry (the original is kept)."""
-    from grants.access import require_acting, require_fund  # noqa: PLC0415
-    from ledger.events import post_reversal as reverse  # noqa: PLC0415
-    from ledger.journal import find_entry, find_fund  # noqa: PLC0415
-
+def _take_reversal(session: Session, fund_code: str, *, seq: int, date: str | None,
+                   reason: str) -> None:
+    """A reversal is taken by the role that posts the kind of entry it reverses."""
     who = proven(session)
     fund = require_fund(who, find_fund(session, fund_code))
     original = find_entry(session, fund, seq)
@@ -274,8 +221,96 @@ def post_reversal(session: Session, fund_code: str, seq: int, date: str | None,
                                "with donation-return; project money and allocations only "
                                "through their own steps.", seq=seq, type=original.type)
     require_acting(who, fund, REVERSIBLE[original.type])
-    _posted(reverse(session, who, fund.code, seq=seq, date=parse_date(date), reason=reason),
-            fund.code)
+    _posted(EVENTS["reversal"](session, who, fund.code, seq=seq, date=parse_date(date),
+                               reason=reason), fund.code)
+
+
+PROJECT_MONEY = N_(
+    "Project money moves only through the project's own steps on the pages or the API "
+    "(approve, pay a tranche, record the unspent money, close, cancel), where nobody "
+    "both approves and pays. Nothing was posted.")
+
+POSTINGS = {
+    "seed": Posting(
+        help="Treasury seed money (财政启动资金) into the general pool.", role="finance",
+        options=lambda: [_amount(), _booking_date(), _doc_no(), _narration()]),
+    "top-up": Posting(
+        help="The treasury's yearly top-up (年度补充资金).", role="finance",
+        options=lambda: [_amount(), _booking_date(), _doc_no(), _narration()]),
+    "donation": Posting(
+        help="A donation, directed or undirected; its receipt takes the next number.",
+        take=_take_donation,
+        options=lambda: [
+            _amount(), _booking_date(), click.Option(["--donor"], required=True),
+            click.Option(["--donor-type"], type=click.Choice(["enterprise", "individual"]),
+                         required=True),
+            click.Option(["--purpose"],
+                         help="Directed purpose (education, 助学, …); general when omitted"),
+            click.Option(["--anonymous"], is_flag=True,
+                         help="A new donor who wants to be published as 匿名"),
+            _narration()]),
+    "allocation": Posting(closed=N_(
+        "An allocation needs two finance users: one proposes it (specialfund --user NAME "
+        "allocation propose …) and another confirms it (allocation confirm). Nothing was "
+        "posted.")),
+    "commitment": Posting(closed=PROJECT_MONEY),
+    "disbursement": Posting(closed=PROJECT_MONEY),
+    "release": Posting(closed=PROJECT_MONEY),
+    "unspent-return": Posting(closed=PROJECT_MONEY),
+    "interest": Posting(
+        help="Bank interest into the general pool.", role="charity_office",
+        options=lambda: [_amount(), _booking_date(), _bank_ref()]),
+    "bank-fee": Posting(
+        help="A bank charge paid from the general pool.", role="charity_office",
+        options=lambda: [_amount(), _booking_date(), _bank_ref()]),
+    "reversal": Posting(
+        help="Reverse a seed, top-up, interest or bank-fee entry (the original is kept).",
+        take=_take_reversal,
+        options=lambda: [
+            click.Option(["--entry", "seq"], type=WHOLE, required=True,
+                         help="Entry number (#) to reverse"),
+            click.Option(["--date"],
+                         help="Date of the reversal, in the open period; today when omitted"),
+            click.Option(["--reason"], required=True)]),
+}
+
+
+@in_transaction
+def _post(session: Session, event: str, fund_code: str, options: dict[str, Any]) -> None:
+    """Post as the proven user, if they act in the fund with the event's role (as on the
+    pages), or take the event's own step."""
+    posting = POSTINGS[event]
+    if posting.take is not None:
+        posting.take(session, fund_code, **options)
+        return
+    entry = EVENTS[event](session, acting_as(session, fund_code, posting.role), fund_code,
+                          **options)
+    _posted(entry, fund_code.upper())
+
+
+def _post_command(event: str, posting: Posting) -> click.Command:
+    if posting.closed:
+        def closed() -> None:
+            """A command that no longer posts: it says which way the money goes instead."""
+            raise click.UsageError(_(posting.closed))
+
+        return click.Command(event, callback=with_appcontext(closed), hidden=True,
+                             add_help_option=False,
+                             context_settings={"ignore_unknown_options": True,
+                                               "allow_extra_args": True})
+
+    def post(fund_code: str, **options: Any) -> None:
+        if posting.take is None:  # the date is read before the user is proven
+            options["date"] = parse_date(options["date"])
+        _post(event, fund_code, options)
+
+    fund = click.Option(["--fund", "fund_code"], required=True, help="Fund code")
+    return click.Command(event, callback=with_appcontext(post), help=posting.help,
+                         params=[fund, *posting.options()])
+
+
+for _event in EVENTS:  # a new event of the ledger needs its line in POSTINGS
+    post_group.add_command(_post_command(_event, POSTINGS[_event]))
 
 
 @ledger_group.command("balances")
@@ -284,19 +319,15 @@ def post_reversal(session: Session, fund_code: str, seq: int, date: str | None,
 @in_transaction
 def ledger_balances(session: Session, fund_code: str, as_of: str | None) -> None:
     """Every account's balance, and money per purpose."""
-    from ledger.balances import balances, purpose_summary  # noqa: PLC0415
-    from ledger.funds import accounts_of  # noqa: PLC0415
-    from ledger.journal import find_fund  # noqa: PLC0415
-
     fund = find_fund(session, fund_code)
     day = parse_date(as_of, "--as-of") if as_of else None
     book = balances(session, fund, day)
     when = day.isoformat() if day else _("today")
-    click.echo(_("{fund} — balances as of {when}", fund=fund.name, when=when))
+    say(_("{fund} — balances as of {when}", fund=fund.name, when=when))
     print_table([_("Code"), _("Account"), _("Name"), _("Balance")],
                 [[a.code, a.name, a.name_en if get_locale() == "en" else a.name_zh,
                   format_cny(book[a.name])] for a in accounts_of(session, fund)], right=(3,))
-    click.echo()
+    say()
     print_table([_("Purpose"), _("In the bank"), _("Committed, unpaid"), _("Available"),
                  _("Spent"), _("Paid out")],
                 [[str(p.label), format_cny(p.cash), format_cny(p.committed),
@@ -310,11 +341,8 @@ def ledger_balances(session: Session, fund_code: str, as_of: str | None) -> None
 @in_transaction
 def ledger_export(session: Session, fund_code: str, output: str) -> None:
     """Write a fund's complete Beancount ledger."""
-    from ledger.beancount_io import write_ledger  # noqa: PLC0415
-    from ledger.journal import find_fund  # noqa: PLC0415
-
     fund = find_fund(session, fund_code)
-    if output == "-":
+    if output == "-":  # written as it is read: the export commits nothing
         write_ledger(session, fund, sys.stdout)
         return
     path = Path(output)
@@ -322,8 +350,8 @@ def ledger_export(session: Session, fund_code: str, output: str) -> None:
     with partial.open("w", encoding="utf-8") as out:
         count = write_ledger(session, fund, out)
     partial.replace(path)  # a reader never sees half a file
-    click.echo(_("Exported {count} entries of fund {fund} to {path}.", count=count,
-                 fund=fund.code, path=str(path)), err=True)
+    say(_("Exported {count} entries of fund {fund} to {path}.", count=count, fund=fund.code,
+          path=str(path)), err=True)
 
 
 @ledger_group.command("verify")
@@ -336,12 +364,6 @@ def ledger_verify(session: Session, fund_code: str | None, exports: tuple[str, .
     """Prove the SQL books equal Beancount's realization, and that receipts, projects,
     the audit log and the closed periods' heads agree with the journal; names every
     difference."""
-    from grants.verify import check_projects  # noqa: PLC0415
-    from ledger.beancount_io import read_period_heads  # noqa: PLC0415
-    from ledger.funds import list_funds  # noqa: PLC0415
-    from ledger.journal import find_fund  # noqa: PLC0415
-    from ledger.verify import verify_fund  # noqa: PLC0415
-
     funds = [find_fund(session, fund_code)] if fund_code else list_funds(session)
     against: dict[str, list[Any]] = {}
     for export in exports:
@@ -357,15 +379,14 @@ def ledger_verify(session: Session, fund_code: str | None, exports: tuple[str, .
         report = verify_fund(session, fund, checks=[check_projects],
                              against=against.get(fund.code, ()))
         if report.ok:
-            click.echo(_("OK {fund}: {count} entries; Beancount and SQL agree; receipts, "
-                         "projects, the audit log and the closed periods' heads match the "
-                         "journal.", fund=fund.code, count=report.entries))
+            say(_("OK {fund}: {count} entries; Beancount and SQL agree; receipts, projects, "
+                  "the audit log and the closed periods' heads match the journal.",
+                  fund=fund.code, count=report.entries))
             continue
         failed += 1
-        click.echo(_("FAILED {fund}: {count} problems", fund=fund.code,
-                     count=len(report.problems)))
+        say(_("FAILED {fund}: {count} problems", fund=fund.code, count=len(report.problems)))
         for problem in report.problems:
-            click.echo(f"  - {problem}")
+            say(f"  - {problem}")
     if failed:
         raise click.exceptions.Exit(1)
     return 0
@@ -381,19 +402,16 @@ def ledger_verify(session: Session, fund_code: str | None, exports: tuple[str, .
 def ledger_close(session: Session, fund_code: str, period: str, reason: str | None,
                  unreconciled_reason: str | None) -> None:
     """Assert every closing balance and lock the period."""
-    from ledger.periods import close_period  # noqa: PLC0415
-
     close = close_period(session, acting_as(session, fund_code, "finance"), fund_code, period,
                          reason=reason,
                          unreconciled_reason=unreconciled_reason)
-    click.echo(_("Closed {period} of fund {fund}: nothing can post on or before {end}.",
-                 period=close.period, fund=fund_code.upper(), end=close.period_end.isoformat()))
+    say(_("Closed {period} of fund {fund}: nothing can post on or before {end}.",
+          period=close.period, fund=fund_code.upper(), end=close.period_end.isoformat()))
 
 
 # --- audit and demo --------------------------------------------------------------
 
 audit_group = AppGroup("audit", help="The hash-chained audit log.")
-cli.add_command(audit_group)
 
 
 @audit_group.command("verify")
@@ -402,44 +420,35 @@ def audit_verify(session: Session) -> None:
     """Recompute the audit chain and name the first broken link; then check, fund by
     fund, that the audit log and the journal name each other and that every closed
     period still finds the heads it recorded."""
-    from audit import verify_chain  # noqa: PLC0415
-    from ledger.crosscheck import check_audit_against_journal  # noqa: PLC0415
-    from ledger.funds import list_funds  # noqa: PLC0415
-
     report = verify_chain(session)
     if report.ok:
-        click.echo(_("Audit chain intact: {count} records, head {head}.", count=report.checked,
-                     head=report.head_hash))
+        say(_("Audit chain intact: {count} records, head {head}.", count=report.checked,
+              head=report.head_hash))
     else:
-        click.echo(_("Audit chain BROKEN at record #{id}: {problem}", id=report.broken_at,
-                     problem=report.problem))
+        say(_("Audit chain BROKEN at record #{id}: {problem}", id=report.broken_at,
+              problem=report.problem))
     failed = not report.ok
     for fund in list_funds(session):
         problems = check_audit_against_journal(session, fund)
         if not problems:
-            click.echo(_("OK {fund}: the audit log and the journal name each other; the "
-                         "closed periods' heads are in place.", fund=fund.code))
+            say(_("OK {fund}: the audit log and the journal name each other; the closed "
+                  "periods' heads are in place.", fund=fund.code))
             continue
         failed = True
-        click.echo(_("FAILED {fund}: {count} problems", fund=fund.code, count=len(problems)))
+        say(_("FAILED {fund}: {count} problems", fund=fund.code, count=len(problems)))
         for problem in problems:
-            click.echo(f"  - {problem}")
+            say(f"  - {problem}")
     if failed:
         raise click.exceptions.Exit(1)
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.option("--years", default=3, show_default=True, type=click.IntRange(1, 10),
               help="Full years of history before this one")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has funds")
+@with_appcontext
 def demo_command(years: int, if_empty: bool) -> None:
     """Fill an empty database with the six Ziyang funds, their users and projects."""
-    from flask import current_app  # noqa: PLC0415
-
-    from ledger.funds import list_funds  # noqa: PLC0415
-    from webapp.demo import DEMO_PASSWORD, build  # noqa: PLC0415
-    from webapp.projects.routes import protector  # noqa: PLC0415
-
     if if_empty:
         with db.transaction() as session:
             if list_funds(session):
@@ -451,10 +460,8 @@ def demo_command(years: int, if_empty: bool) -> None:
         session.commit()
         begin_write(session)
 
-    with current_app.test_request_context():
-        keys = protector()
     try:
-        funds = build(session, keys, years=years, commit=commit)
+        funds = build(session, protector(), years=years, commit=commit)
         session.commit()
     except DomainError:
         session.rollback()
@@ -469,7 +476,6 @@ def demo_command(years: int, if_empty: bool) -> None:
 # --- users -----------------------------------------------------------------------
 
 user_group = AppGroup("user", help="Users of the web app.")
-cli.add_command(user_group)
 
 
 @user_group.command("add")
@@ -490,20 +496,16 @@ def user_add(session: Session, username: str, role: str, fund_code: str,
     echo "$PW" | specialfund user add NAME --role ROLE --fund CODE --password-stdin
     printf '%s\n%s\n' "$ADMIN_PW" "$PW" | specialfund --user ADMIN user add NAME … --password-stdin
     """
-    from ledger.journal import find_fund  # noqa: PLC0415
-    from people.users import add_user  # noqa: PLC0415
-
     who = _setting_up(session, find_fund(session, fund_code))
     password = sys.stdin.readline().rstrip("\n")
     user = add_user(session, who, username=username, display_name=display_name or username,
                     role=role, fund_code=fund_code, password=password)
-    click.echo(_("User {name} created.", name=user.username))
+    say(_("User {name} created.", name=user.username))
 
 
 # --- API tokens ------------------------------------------------------------------
 
 token_group = AppGroup("token", help="API tokens: each acts as its user, who alone makes them.")
-cli.add_command(token_group)
 
 
 @token_group.command("create")
@@ -516,19 +518,18 @@ def token_create(username: str, name: str, expires: str | None) -> None:
 
     TOKEN=$(specialfund token create NAME --name script < password-file)
     """
-    from people.tokens import create_token  # noqa: PLC0415
-    from people.users import find_user  # noqa: PLC0415
-    from webapp.extensions import db  # noqa: PLC0415
-
     prove(claim=username, by_token=False)  # never a token: it would outlive its own revoking
-    with db.transaction() as session:
-        user = find_user(session, username)
-        token, row = create_token(
-            session, proven(session), user, name=name,
-            expires_on=parse_date(expires, "--expires") if expires else None)
-        click.echo(token)
-        click.echo(_("API token {id} ({hint}…) created for {name}. It is shown only this once; "
-                     "keep it secret.", id=row.id, hint=row.hint, name=user.username), err=True)
+    _create_token(username, name=name, expires=expires)
+
+
+@in_transaction
+def _create_token(session: Session, username: str, *, name: str, expires: str | None) -> None:
+    user = find_user(session, username)
+    token, row = create_token(session, proven(session), user, name=name,
+                              expires_on=parse_date(expires, "--expires") if expires else None)
+    say(token)
+    say(_("API token {id} ({hint}…) created for {name}. It is shown only this once; keep it "
+          "secret.", id=row.id, hint=row.hint, name=user.username), err=True)
 
 
 @token_group.command("revoke")
@@ -537,11 +538,9 @@ def token_create(username: str, name: str, expires: str | None) -> None:
 def token_revoke(session: Session, token_id: int) -> None:
     """Revoke a token for good (see `token list` for its number), as its user or an
     administrator who manages them (specialfund --user NAME token revoke ID)."""
-    from people.tokens import revoke_token  # noqa: PLC0415
-
     row = revoke_token(session, proven(session), token_id)
-    click.echo(_("API token {id} ({hint}…) of {name} revoked.", id=row.id, hint=row.hint,
-                 name=row.user.username))
+    say(_("API token {id} ({hint}…) of {name} revoked.", id=row.id, hint=row.hint,
+          name=row.user.username))
 
 
 @token_group.command("list")
@@ -549,9 +548,6 @@ def token_revoke(session: Session, token_id: int) -> None:
 @in_transaction
 def token_list(session: Session, username: str) -> None:
     """A user's tokens, newest first; only their first characters, never the tokens."""
-    from people.tokens import is_live, tokens_of  # noqa: PLC0415
-    from people.users import find_user  # noqa: PLC0415
-
     def state(row: Any) -> str:
         if row.revoked_at is not None:
             return _("revoked {when} by {name}", when=row.revoked_at.strftime("%Y-%m-%d %H:%M"),

@@ -4,9 +4,10 @@ Error pages say what went wrong in the user's language and nothing more: no
 stack trace, no SQL, no personal data. Unexpected errors are logged with the
 request path only (never form contents), so nothing a user typed -- a child's
 name, an ID number -- reaches a log line. A database error, whether raised by the
-view or by the request's commit (``webapp.boundary``), is logged by its kind and
-SQLSTATE only: its message quotes SQL, and the database's may quote values. A lost
-race answers 409; a database that is gone still gets the app's own error page.
+view or by the request's commit (``webapp.boundary``, which rolls the request's work
+back before any handler here runs), is logged by its kind and SQLSTATE only: its
+message quotes SQL, and the database's may quote values. A lost race answers 409; a
+database that is gone still gets the app's own error page.
 """
 
 from __future__ import annotations
@@ -26,24 +27,12 @@ from sqlalchemy.exc import (
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
-from core.i18n import N_, gettext
+from core.i18n import gettext
 from webapp.api import is_api_request
+from webapp.api.problems import HTTP_CODES, TITLES, from_domain, problem
 from webapp.extensions import db, login_manager
 
 log = logging.getLogger("specialfund.web")
-
-TITLES = {
-    400: N_("The request could not be understood"),
-    401: N_("Sign-in needed"),
-    403: N_("You may not do this"),
-    404: N_("Not found"),
-    405: N_("Not allowed here"),
-    409: N_("Conflict"),
-    413: N_("The upload is too large"),
-    422: N_("The fund's rules do not allow this"),
-    429: N_("Too many requests"),
-    500: N_("Something went wrong"),
-}
 
 
 def _page(status: int, message: str):  # type: ignore[no-untyped-def]
@@ -87,11 +76,9 @@ def _where(error: BaseException) -> str:
                      for f in traceback.extract_tb(error.__traceback__)[-6:])
 
 
-def _answer(status: int, message: str):  # type: ignore[no-untyped-def]
+def answer(status: int, message: str):  # type: ignore[no-untyped-def]
     """The error page, or for the JSON API a problem document saying the same."""
     if is_api_request():
-        from webapp.api.problems import HTTP_CODES, problem  # noqa: PLC0415 - imports TITLES
-
         return problem(status, HTTP_CODES.get(status, "bad-request"), message)
     return _page(status, message)
 
@@ -100,8 +87,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
         if is_api_request():
-            from webapp.api.problems import from_domain  # noqa: PLC0415
-
             return from_domain(error)
         return _page(error.http_status, error.message)
 
@@ -119,18 +104,17 @@ def init_app(app: Flask) -> None:
             405: gettext("This address does not accept that kind of request."),
             413: gettext("Files may be at most 10 MB."),
         }
-        return _answer(status, messages.get(status, gettext("Please check what you entered.")))
+        return answer(status, messages.get(status, gettext("Please check what you entered.")))
 
     @app.errorhandler(SQLAlchemyError)
     def database_error(error: SQLAlchemyError):  # type: ignore[no-untyped-def]
         # The kind of error and its SQLSTATE, never its message: SQLAlchemy's quotes the
         # statement, and the database's may quote the values (a name, an ID number).
-        db.rollback_request()
         if _lost_a_race(error):
             log.warning("database conflict %s (SQLSTATE %s) on %s %s at %s",
                         type(error).__name__, _sqlstate(error), request.method, request.path,
                         _where(error))
-            return _answer(409, gettext("The change clashes with what is saved now, most "
+            return answer(409, gettext("The change clashes with what is saved now, most "
                                         "likely because someone changed the same records at "
                                         "the same moment. Nothing was saved; reload the page "
                                         "and try again."))
@@ -139,15 +123,14 @@ def init_app(app: Flask) -> None:
         if isinstance(error, OperationalError | InterfaceError) or (
                 isinstance(error, DBAPIError) and error.connection_invalidated):
             _as_visitor()  # the signed-in user cannot be read back now
-        return _answer(500, gettext("The database did not answer. Check whether your last "
+        return answer(500, gettext("The database did not answer. Check whether your last "
                                     "change was saved before you repeat it, or tell the "
                                     "system administrator."))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
         # Where it failed, but not the exception's message: that may quote input or SQL.
-        db.rollback_request()
         log.error("unexpected %s on %s %s at %s", type(error).__name__, request.method,
                   request.path, _where(error))
-        return _answer(500, gettext("The error has been recorded. Nothing was changed; "
+        return answer(500, gettext("The error has been recorded. Nothing was changed; "
                                     "please try again or tell the system administrator."))

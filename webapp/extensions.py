@@ -19,6 +19,7 @@ from core.protection import Protector
 from core.screening import keep_protector
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PROTECTOR = "specialfund.protector"
 
 
 class Database:
@@ -40,10 +41,11 @@ class Database:
         engine = make_engine(url)
         self._engines.append(engine)
         factory = make_session_factory(engine)
+        keys = Protector(str(app.config["DATA_KEY"]).encode(), str(app.config["HASH_KEY"]).encode())
         # Operations that write public text screen it for children's names (grants.screening).
-        keep_protector(factory, Protector(str(app.config["DATA_KEY"]).encode(),
-                                          str(app.config["HASH_KEY"]).encode()))
+        keep_protector(factory, keys)
         app.extensions["specialfund.db"] = (engine, factory)
+        app.extensions[PROTECTOR] = keys
         app.teardown_request(self._close)
 
     @property
@@ -96,6 +98,12 @@ class Database:
         """Close every pooled connection (a console command is done with them)."""
         while self._engines:
             self._engines.pop().dispose()
+
+
+def protector() -> Protector:
+    """The app's keys for children's data (encryption and the keyed hash of ID numbers),
+    made from its configuration: pages, the API and the console alike."""
+    return current_app.extensions[PROTECTOR]
 
 
 db = Database()

@@ -18,7 +18,7 @@ from flask import Flask, has_request_context, request, session
 from flask_babel import format_date, get_locale
 
 from core.actors import ROLE_LABELS
-from core.i18n import DEFAULT_LOCALE, LOCALES, gettext, normalize_locale, set_locale
+from core.i18n import DEFAULT_LOCALE, LOCALES, N_, gettext, normalize_locale, set_locale
 from core.money import format_cny
 from grants.states import (
     ACTION_LABELS,
@@ -28,6 +28,16 @@ from grants.states import (
 )
 from webapp.api import is_api_request
 from webapp.extensions import babel
+
+# The categories of children a project aids (grants.operations.CATEGORIES), as the
+# project pages and the public site name them.
+CATEGORY_LABELS = {
+    "left_behind": N_("Left-behind children"),
+    "in_difficulty": N_("Children in difficulty"),
+    "orphan": N_("Orphans"),
+    "disabled": N_("Children with disabilities"),
+    "other": N_("Other children"),
+}
 
 # The public site's pages, whose text is in the page's language. Open data and published
 # PDFs read the same in every language and keep one address.

@@ -15,12 +15,23 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+import audit
+
+# Every model on Base.metadata, as Alembic sees it: the protected columns are found there.
+import audit.models
+import grants.models  # noqa: F401
+import ledger.income_models
+import ledger.models  # noqa: F401
+import people.models  # noqa: F401
+import reports.models  # noqa: F401
+from core.db import Base
 from core.errors import InvalidInput
 from core.i18n import gettext as _
-from webapp.cli import actor, cli, in_transaction
+from core.protection import Protector, data_keys, rotate_encrypted
+from webapp.config import KEY_NAMES, new_keys
+from webapp.console import actor, in_transaction, say
 
 keys_group = AppGroup("keys", help="The session key and the keys that protect children's data.")
-cli.add_command(keys_group)
 
 
 def fingerprint(key: bytes) -> str:
@@ -34,8 +45,6 @@ def fingerprint(key: bytes) -> str:
 def keys_generate(data_key_only: bool) -> None:
     """Print a new SECRET_KEY, SPECIALFUND_DATA_KEY and SPECIALFUND_HASH_KEY as
     environment lines (NAME=value). Give every server the same three."""
-    from webapp.config import KEY_NAMES, new_keys  # noqa: PLC0415
-
     keys = new_keys()
     names = ("SPECIALFUND_DATA_KEY",) if data_key_only else KEY_NAMES
     for name in names:
@@ -50,16 +59,6 @@ def keys_rotate_data(session: Session) -> None:
 
     Set SPECIALFUND_DATA_KEY=NEW,OLD on every server first; run this; then keep only NEW.
     """
-    import audit  # noqa: PLC0415
-    import audit.models  # noqa: PLC0415 - every model on Base.metadata, as Alembic sees it
-    import grants.models  # noqa: F401, PLC0415
-    import ledger.income_models  # noqa: PLC0415
-    import ledger.models  # noqa: F401, PLC0415
-    import people.models  # noqa: F401, PLC0415
-    import reports.models  # noqa: F401, PLC0415
-    from core.db import Base  # noqa: PLC0415
-    from core.protection import Protector, data_keys, rotate_encrypted  # noqa: PLC0415
-
     keys = data_keys(str(current_app.config["DATA_KEY"]))
     if len(keys) < 2:
         raise InvalidInput("SPECIALFUND_DATA_KEY holds one key: put the new key first and the "
@@ -73,7 +72,7 @@ def keys_rotate_data(session: Session) -> None:
                         "retired": [fingerprint(k) for k in keys[1:]],
                         "values": total, "columns": dict(sorted(counts.items()))})
     for column, count in sorted(counts.items()):
-        click.echo(f"{column}: {count}")
-    click.echo(_("{count} protected values re-encrypted with data key {key}. Now set "
-                 "SPECIALFUND_DATA_KEY to that key alone on every server.",
-                 count=total, key=fingerprint(keys[0])))
+        say(f"{column}: {count}")
+    say(_("{count} protected values re-encrypted with data key {key}. Now set "
+          "SPECIALFUND_DATA_KEY to that key alone on every server.",
+          count=total, key=fingerprint(keys[0])))

@@ -34,6 +34,7 @@ from limits import parse_many
 
 from core.i18n import gettext
 from webapp.config import ConfigurationError
+from webapp.errors import answer
 
 log = logging.getLogger("specialfund.web")
 
@@ -93,8 +94,6 @@ def _checked(app: Flask) -> None:
 
 
 def _too_many(error: RateLimitExceeded) -> Response:
-    from webapp.errors import _answer  # noqa: PLC0415 - errors imports the API's problems
-
     limiter: Limiter = current_app.extensions[EXTENSION]
     current = limiter.current_limit
     wait = max(1, math.ceil(current.window.reset_time - time.time())) if current else 60
@@ -105,7 +104,7 @@ def _too_many(error: RateLimitExceeded) -> Response:
     else:
         message = gettext("Too many requests from you in a short time. Please wait {seconds} "
                           "seconds, then try again.", seconds=wait)
-    response = make_response(_answer(429, message))
+    response = make_response(answer(429, message))
     response.headers["Retry-After"] = str(wait)
     return response
 

@@ -1,5 +1,6 @@
 """Console commands for a fund's income and custody: donors, donations and receipts,
-top-ups, allocations, reconciliation."""
+top-ups, allocations, reconciliation (added to the ``specialfund`` group by
+``webapp.cli``)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,35 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
+from core.errors import InvalidInput
 from core.i18n import gettext as _
-from core.money import format_cny
-from webapp.cli import WHOLE, acting_as, amount_option, cli, in_transaction, parse_date, print_table
-
-
-def _protector():  # type: ignore[no-untyped-def]
-    from flask import current_app  # noqa: PLC0415
-
-    from core.protection import Protector  # noqa: PLC0415
-
-    return Protector(str(current_app.config["DATA_KEY"]).encode(),
-                     str(current_app.config["HASH_KEY"]).encode())
+from core.money import format_cny, parse_amount
+from ledger.allocations import confirm, propose
+from ledger.donations import add_donor, find_receipt, register, return_donation, void_receipt
+from ledger.income_models import Donor
+from ledger.journal import find_fund
+from ledger.reconciliation import reconcile
+from ledger.treasury import propose_top_up, set_rule
+from webapp.console import (
+    WHOLE,
+    acting_as,
+    amount_option,
+    in_transaction,
+    parse_date,
+    print_table,
+    say,
+)
+from webapp.extensions import protector
 
 
 def donor_for(session: Session, actor: Actor, fund_code: str, name: str, kind: str,
               anonymous: bool = False) -> int:
     """The donor of that name and kind in the fund, registered on first sight."""
-    from ledger.donations import add_donor  # noqa: PLC0415
-    from ledger.income_models import Donor  # noqa: PLC0415
-    from ledger.journal import find_fund  # noqa: PLC0415
-
     fund = find_fund(session, fund_code)
     found = session.execute(select(Donor.id).where(
         Donor.fund_id == fund.id, Donor.kind == kind, Donor.name == name.strip())).scalar()
@@ -45,7 +49,6 @@ def donor_for(session: Session, actor: Actor, fund_code: str, name: str, kind: s
 # --- donors and donations ---------------------------------------------------------
 
 donor_group = AppGroup("donor", help="Donors of a fund.")
-cli.add_command(donor_group)
 
 
 @donor_group.command("add")
@@ -60,18 +63,15 @@ cli.add_command(donor_group)
 def donor_add(session: Session, fund_code: str, kind: str, name: str, credit_code: str | None,
               id_number_stdin: bool, anonymous: bool) -> None:
     """Register a donor."""
-    from ledger.donations import add_donor  # noqa: PLC0415
-
     office = acting_as(session, fund_code, "charity_office")
     number = sys.stdin.readline().strip() if id_number_stdin else None
     donor = add_donor(session, office, fund_code, kind=kind, name=name,
                       credit_code=credit_code, id_number=number,
-                      publish="anonymous" if anonymous else "name", protector=_protector())
-    click.echo(_("Donor {name} registered (id {id}).", name=donor.name, id=donor.id))
+                      publish="anonymous" if anonymous else "name", protector=protector())
+    say(_("Donor {name} registered (id {id}).", name=donor.name, id=donor.id))
 
 
 receipt_group = AppGroup("receipt", help="The donation receipt register.")
-cli.add_command(receipt_group)
 
 
 @receipt_group.command("list")
@@ -80,9 +80,6 @@ cli.add_command(receipt_group)
 @in_transaction
 def receipt_list(session: Session, fund_code: str, year: int | None) -> None:
     """The register, voided receipts included."""
-    from ledger.donations import register  # noqa: PLC0415
-    from ledger.journal import find_fund  # noqa: PLC0415
-
     rows = register(session, find_fund(session, fund_code), year)
     print_table([_("Receipt number"), _("Date"), _("Donor"), _("Amount"), _("State")],
                 [[r.code, r.donated_on.isoformat(), r.donor.name, format_cny(r.amount),
@@ -100,14 +97,12 @@ def receipt_list(session: Session, fund_code: str, year: int | None) -> None:
 def receipt_void(session: Session, fund_code: str, code: str, reason: str,
                  reissue: bool) -> None:
     """Void a receipt; it stays in the register with its reason."""
-    from ledger.donations import void_receipt  # noqa: PLC0415
-
     replacement = void_receipt(session, acting_as(session, fund_code, "charity_office"),
                                fund_code, code, reason=reason,
                                reissue=reissue)
-    click.echo(_("Receipt {code} voided.", code=code))
+    say(_("Receipt {code} voided.", code=code))
     if replacement:
-        click.echo(_("Replacement {code} issued.", code=replacement.code))
+        say(_("Replacement {code} issued.", code=replacement.code))
 
 
 @receipt_group.command("pdf")
@@ -117,36 +112,32 @@ def receipt_void(session: Session, fund_code: str, code: str, reason: str,
 @in_transaction
 def receipt_pdf(session: Session, fund_code: str, code: str, output: str) -> None:
     """Write a receipt as PDF."""
-    from ledger.donations import find_receipt  # noqa: PLC0415
-    from ledger.journal import find_fund  # noqa: PLC0415
-    from reports.receipts import receipt_pdf as render  # noqa: PLC0415
+    # WeasyPrint takes most of a second to load; only this command needs it.
+    from reports.receipts import receipt_pdf as render  # noqa: PLC0415 - loads WeasyPrint
 
     receipt = find_receipt(session, find_fund(session, fund_code), code)
     Path(output).write_bytes(render(session, receipt))
-    click.echo(_("Wrote {path}.", path=output), err=True)
+    say(_("Wrote {path}.", path=output), err=True)
 
 
-@cli.command("donation-return")
+@click.command("donation-return")
 @click.option("--fund", "fund_code", required=True)
 @click.argument("code")
 @click.option("--reason", required=True)
 @click.option("--date")
+@with_appcontext
 @in_transaction
 def donation_return(session: Session, fund_code: str, code: str, reason: str,
                     date: str | None) -> None:
     """Give a donation back: reverse its entry and void its receipt."""
-    from ledger.donations import return_donation  # noqa: PLC0415
-
     entry = return_donation(session, acting_as(session, fund_code, "charity_office"), fund_code,
                             code, date=parse_date(date), reason=reason)
-    click.echo(_("Donation returned: reversal {fund} #{seq}.", fund=fund_code.upper(),
-                 seq=entry.seq))
+    say(_("Donation returned: reversal {fund} #{seq}.", fund=fund_code.upper(), seq=entry.seq))
 
 
 # --- top-ups and allocations -----------------------------------------------------
 
 topup_group = AppGroup("top-up", help="The yearly top-up rule.")
-cli.add_command(topup_group)
 
 
 @topup_group.command("rule")
@@ -158,12 +149,10 @@ cli.add_command(topup_group)
 def topup_rule(session: Session, fund_code: str, amount: str | None, ratio: str | None,
                cap: str | None) -> None:
     """Set how the yearly top-up is computed."""
-    from ledger.treasury import set_rule  # noqa: PLC0415
-
     set_rule(session, acting_as(session, fund_code, "finance"), fund_code,
              kind="fixed" if amount else "ratio",
              amount=amount, ratio=ratio, cap=cap)
-    click.echo(_("Top-up rule saved."))
+    say(_("Top-up rule saved."))
 
 
 @topup_group.command("propose")
@@ -172,14 +161,11 @@ def topup_rule(session: Session, fund_code: str, amount: str | None, ratio: str 
 @in_transaction
 def topup_propose(session: Session, fund_code: str, year: int) -> None:
     """Show the top-up the rule gives, for confirmation (post it with `ledger post top-up`)."""
-    from ledger.treasury import propose_top_up  # noqa: PLC0415
-
     proposal = propose_top_up(session, fund_code, year)
-    click.echo(f"{format_cny(proposal.amount)}  ({proposal.basis})")
+    say(f"{format_cny(proposal.amount)}  ({proposal.basis})")
 
 
 allocation_group = AppGroup("allocation", help="Allocating general money to purposes.")
-cli.add_command(allocation_group)
 
 
 @allocation_group.command("propose")
@@ -191,10 +177,6 @@ cli.add_command(allocation_group)
 def allocation_propose(session: Session, fund_code: str, amounts: tuple[str, ...],
                        doc_no: str | None) -> None:
     """Propose an allocation; a second finance user confirms it."""
-    from core.errors import InvalidInput  # noqa: PLC0415
-    from core.money import parse_amount  # noqa: PLC0415
-    from ledger.allocations import propose  # noqa: PLC0415
-
     finance = acting_as(session, fund_code, "finance")
     pairs = {}
     for item in amounts:
@@ -204,7 +186,7 @@ def allocation_propose(session: Session, fund_code: str, amounts: tuple[str, ...
                                value=item[:40])
         pairs[purpose] = parse_amount(value, field=f"--amount {purpose}")
     proposal = propose(session, finance, fund_code, amounts=pairs, doc_no=doc_no)
-    click.echo(_("Allocation {id} proposed.", id=proposal.id))
+    say(_("Allocation {id} proposed.", id=proposal.id))
 
 
 @allocation_group.command("confirm")
@@ -213,27 +195,24 @@ def allocation_propose(session: Session, fund_code: str, amounts: tuple[str, ...
 @in_transaction
 def allocation_confirm(session: Session, fund_code: str, proposal_id: int) -> None:
     """Confirm a proposal (by another user than its author) and post it."""
-    from ledger.allocations import confirm  # noqa: PLC0415
-
     confirm(session, acting_as(session, fund_code, "finance"), fund_code, proposal_id)
-    click.echo(_("Allocation confirmed and posted."))
+    say(_("Allocation confirmed and posted."))
 
 
-@cli.command("reconcile")
+@click.command("reconcile")
 @click.option("--fund", "fund_code", required=True)
 @click.option("--period", required=True, help="A month, e.g. 2026-03")
+@with_appcontext
 @in_transaction
 def reconcile_command(session: Session, fund_code: str, period: str) -> int:
     """Reconcile a month of the dedicated account with the ledger."""
-    from ledger.reconciliation import reconcile  # noqa: PLC0415
-
     result = reconcile(session, acting_as(session, fund_code, "charity_office", "finance"),
                        fund_code, period)
     bank = format_cny(result.bank_balance) if result.bank_balance is not None else "—"
-    click.echo(_("{period}: bank {bank}, fund accounts {ledger}; {lines} statement lines and "
-                 "{entries} entries outstanding.", period=result.period, bank=bank,
-                 ledger=format_cny(result.ledger_balance), lines=len(result.unmatched_lines),
-                 entries=len(result.unmatched_entries)))
+    say(_("{period}: bank {bank}, fund accounts {ledger}; {lines} statement lines and "
+          "{entries} entries outstanding.", period=result.period, bank=bank,
+          ledger=format_cny(result.ledger_balance), lines=len(result.unmatched_lines),
+          entries=len(result.unmatched_entries)))
     if not result.reconciled:
         raise click.exceptions.Exit(1)
     return 0

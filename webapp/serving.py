@@ -13,8 +13,6 @@ import click
 from flask.cli import ScriptInfo, pass_script_info
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from webapp.cli import cli
-
 SERVER_NAME = "specialfund"
 
 
@@ -30,7 +28,7 @@ class QuietRequestHandler(WSGIRequestHandler):
         return environ
 
 
-@cli.command("run", with_appcontext=False)
+@click.command("run")
 @click.option("--host", "-h", default="127.0.0.1", show_default=True,
               help="The interface to bind to.")
 @click.option("--port", "-p", default=5000, show_default=True, help="The port to bind to.")

@@ -16,11 +16,11 @@ from ledger.models import Fund
 from people import tokens as api_tokens
 from people.models import RelatedParty, User
 from people.users import add_user, declare_related_party, manages, set_active
+from webapp.access import current_actor, roles_required
 from webapp.admin.forms import FundForm, PolicyForm, RelatedPartyForm, UserForm
-from webapp.auth.access import current_actor, roles_required
-from webapp.auth.routes import token_page
 from webapp.extensions import db
 from webapp.reading import refusal
+from webapp.token_pages import token_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

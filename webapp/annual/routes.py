@@ -4,7 +4,6 @@ PDF is kept exactly as published and served from the instance folder."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -23,19 +22,11 @@ from core.errors import InvalidInput, NotFound
 from core.i18n import gettext
 from reports import annual
 from reports.models import AnnualEdition, AnnualReport, Correction
-from webapp.auth.access import STAFF, acting, current_actor, readable, roles_required
+from webapp.access import STAFF, acting, current_actor, readable, roles_required
 from webapp.extensions import db
+from webapp.published import published_folder, published_path
 
 bp = Blueprint("annual", __name__, url_prefix="/funds/<code>/annual")
-
-
-def published_folder() -> Path:
-    return Path(current_app.instance_path) / "published"
-
-
-def published_path(report: AnnualReport) -> Path:
-    """The edition the public reads (``reports.annual.edition_path``)."""
-    return annual.edition_path(published_folder(), report)
 
 
 @bp.route("/")

@@ -14,10 +14,23 @@ from typing import Any
 from flask import Response
 
 from core.errors import DomainError, RuleViolation
-from core.i18n import gettext
-from webapp.errors import TITLES
+from core.i18n import N_, gettext
 
 PROBLEM = "application/problem+json"
+
+# The title of each status, on the app's error pages (``webapp.errors``) as in problems.
+TITLES = {
+    400: N_("The request could not be understood"),
+    401: N_("Sign-in needed"),
+    403: N_("You may not do this"),
+    404: N_("Not found"),
+    405: N_("Not allowed here"),
+    409: N_("Conflict"),
+    413: N_("The upload is too large"),
+    422: N_("The fund's rules do not allow this"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+}
 
 # The codes a client can act on, beside the domain errors' own (core.errors).
 HTTP_CODES = {

@@ -1,6 +1,6 @@
 """``/api/v1``: the same work as the pages, for the children's information platform,
 the mobile app and scripts. Each view checks nothing the pages do not: it calls the
-same access rules (``webapp.auth.access``, ``grants.access``) and the same operations
+same access rules (``webapp.access``, ``grants.access``) and the same operations
 (``grants.operations``, ``ledger``), and only translates between JSON and them."""
 
 from __future__ import annotations
@@ -24,13 +24,12 @@ from ledger.income_models import BankStatement
 from ledger.journal import entries_page
 from ledger.models import Fund, JournalEntry
 from reports import auditlog, public
+from webapp.access import STAFF, acting, current_actor, readable
 from webapp.api import PREFIX
 from webapp.api import schemas as s
 from webapp.api.problems import ApiProblem, from_api, problem
 from webapp.api.spec import Api, ApiValidation
-from webapp.auth.access import STAFF, acting, current_actor, readable
-from webapp.extensions import db
-from webapp.projects.routes import protector
+from webapp.extensions import db, protector
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 api = Api(bp, title="Special Fund API", version="1")

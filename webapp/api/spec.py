@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from people.models import IdempotentRequest, User
+from people.tokens import user_for_token
 from webapp.api.problems import PROBLEM, ApiProblem
 from webapp.extensions import db
 
@@ -246,8 +247,6 @@ def _param_schema(kind: Any) -> dict[str, Any]:
 def authenticate() -> User:
     """The token's user, who then is ``current_user`` for this request, exactly as if
     signed in: every rule of the pages applies unchanged."""
-    from people.tokens import user_for_token  # noqa: PLC0415
-
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(401, "unauthenticated",

@@ -21,8 +21,8 @@ from ledger.models import Fund
 from reports import engagements as eng
 from reports.flags import KIND_LABELS
 from reports.models import Engagement
+from webapp.access import STAFF, current_actor, roles_required
 from webapp.audits.forms import FindingForm, OpenForm, PublishForm, ResponseForm, SampleForm
-from webapp.auth.access import STAFF, current_actor, roles_required
 from webapp.extensions import db
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")

@@ -27,9 +27,10 @@ from people import sessions
 from people import tokens as api_tokens
 from people.models import User
 from people.users import authenticate, change_password
-from webapp.auth.access import current_actor
-from webapp.auth.forms import ChangePasswordForm, LoginForm, TokenForm
+from webapp.access import current_actor
+from webapp.auth.forms import ChangePasswordForm, LoginForm
 from webapp.extensions import db, login_manager
+from webapp.token_pages import token_page
 
 bp = Blueprint("auth", __name__)
 
@@ -134,31 +135,6 @@ def password():  # type: ignore[no-untyped-def]
                       tokens=len(ended.tokens)), "success")
         return redirect(url_for("main.dashboard"))
     return render_template("auth/password.html", form=form)
-
-
-def token_page(user: User, template: str, **context: object):  # type: ignore[no-untyped-def]
-    """A user's tokens and, for the user themself, the form for a new one. A new token is
-    shown on the page that answers the form, once: never redirected through the session
-    cookie, never stored."""
-    form = TokenForm()
-    status, token = 200, None
-    own = current_actor().user_id == user.id
-    if own and form.validate_on_submit():
-        try:
-            token, _row = api_tokens.create_token(
-                db.session, current_actor(), user, name=form.name.data or "",
-                expires_on=form.expires_on.data)
-        except DomainError as error:
-            flash(error.message, "error")
-            status = 422
-        else:
-            form = TokenForm(formdata=None)
-    elif form.errors:
-        status = 422
-    rows = api_tokens.tokens_of(db.session, user)
-    return render_template(template, form=form if own else None, owner=user, new_token=token,
-                           tokens=rows, live={t.id for t in rows if api_tokens.is_live(t)},
-                           **context), status
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

@@ -18,7 +18,7 @@ from ledger.models import Fund
 from reports import render, statements
 from reports.figures import Period
 from reports.tables import provenance
-from webapp.auth.access import current_actor, roles_required
+from webapp.access import current_actor, roles_required
 from webapp.extensions import db
 
 bp = Blueprint("downloads", __name__, url_prefix="/downloads")

@@ -14,7 +14,7 @@ from grants.states import STATE_LABELS, STEPS, State
 from ledger.balances import purpose_summary
 from ledger.journal import find_fund
 from ledger.models import Fund
-from webapp.auth.access import STAFF, current_actor, roles_required
+from webapp.access import STAFF, current_actor, roles_required
 from webapp.extensions import db
 
 bp = Blueprint("main", __name__)

@@ -21,14 +21,15 @@ from sqlalchemy import select
 from core import clock
 from core.errors import DomainError, InvalidInput
 from core.i18n import gettext
-from ledger import allocations, donations, events, treasury
+from ledger import allocations, bank, donations, events, treasury
 from ledger.chart import load_chart
 from ledger.income_models import BankStatement, Donor, TopUpRule
 from ledger.models import Fund
 from ledger.periods import close_period, closes_of
 from ledger.reconciliation import months_between, reconcile, status
-from webapp.auth.access import STAFF, acting, current_actor, readable, roles_required
-from webapp.extensions import db
+from reports.receipts import receipt_pdf as render_receipt
+from webapp.access import STAFF, acting, current_actor, readable, roles_required
+from webapp.extensions import db, protector
 from webapp.money.forms import (
     DonationForm,
     DonorForm,
@@ -121,8 +122,6 @@ def donations_page(code: str):  # type: ignore[no-untyped-def]
 @bp.route("/donors", methods=["POST"])
 @roles_required("charity_office")
 def add_donor(code: str):  # type: ignore[no-untyped-def]
-    from webapp.projects.routes import protector  # noqa: PLC0415
-
     fund = acting(code, "charity_office")
     form = DonorForm()
     if not form.validate_on_submit():
@@ -184,11 +183,9 @@ def return_donation(code: str, receipt: str):  # type: ignore[no-untyped-def]
 @bp.route("/receipts/<receipt>.pdf")
 @roles_required(*STAFF)
 def receipt_pdf(code: str, receipt: str):  # type: ignore[no-untyped-def]
-    from reports.receipts import receipt_pdf as render  # noqa: PLC0415
-
     fund = readable(code)
     row = donations.find_receipt(db.session, fund, receipt)
-    response = make_response(render(db.session, row))
+    response = make_response(render_receipt(db.session, row))
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{row.code}.pdf"'
     return response
@@ -242,8 +239,6 @@ def decide(code: str, proposal_id: int, decision: str):  # type: ignore[no-untyp
 @bp.route("/bank")
 @roles_required(*STAFF)
 def bank_page(code: str):  # type: ignore[no-untyped-def]
-    from ledger.bank import unmatched_lines  # noqa: PLC0415
-
     fund = readable(code)
     statements = db.session.execute(select(BankStatement).where(
         BankStatement.fund_id == fund.id).order_by(BankStatement.first_date.desc())
@@ -252,7 +247,7 @@ def bank_page(code: str):  # type: ignore[no-untyped-def]
     start = fund.locked_through + dt.timedelta(days=1) if fund.locked_through else fund.opened_on
     months = [status(db.session, fund, m) for m in months_between(start, today)]
     return render_template("money/bank.html", fund=fund, statements=statements,
-                           lines=unmatched_lines(db.session, fund), months=months[-12:],
+                           lines=bank.unmatched_lines(db.session, fund), months=months[-12:],
                            closes=closes_of(db.session, fund)[-6:], form=StatementForm(),
                            match_form=MatchForm(), period_form=PeriodForm())
 
@@ -260,15 +255,13 @@ def bank_page(code: str):  # type: ignore[no-untyped-def]
 @bp.route("/bank/import", methods=["POST"])
 @roles_required("charity_office")
 def import_statement(code: str):  # type: ignore[no-untyped-def]
-    from ledger.bank import import_statement as run_import  # noqa: PLC0415
-
     fund = acting(code, "charity_office")
     form = StatementForm()
     if not form.validate_on_submit():
         raise InvalidInput("Choose a statement file.")
     upload = form.file.data
-    result = run_import(db.session, current_actor(), fund.code, upload.read(),
-                        upload.filename or "statement.csv")
+    result = bank.import_statement(db.session, current_actor(), fund.code, upload.read(),
+                                   upload.filename or "statement.csv")
     flash(gettext("Statement imported: {lines} lines, {matched} matched, {unmatched} waiting.",
                   lines=result.lines, matched=result.matched, unmatched=result.unmatched),
           "success")
@@ -280,16 +273,14 @@ def import_statement(code: str):  # type: ignore[no-untyped-def]
 @bp.route("/bank/lines/<int:line_id>", methods=["POST"])
 @roles_required("charity_office")
 def settle_line(code: str, line_id: int):  # type: ignore[no-untyped-def]
-    from ledger.bank import book_line, match_line  # noqa: PLC0415
-
     fund = acting(code, "charity_office")
     form = MatchForm()
     if not form.validate_on_submit():
         raise refusal(form)
     if form.entry.data:
-        match_line(db.session, current_actor(), fund.code, line_id, form.entry.data)
+        bank.match_line(db.session, current_actor(), fund.code, line_id, form.entry.data)
     else:
-        book_line(db.session, current_actor(), fund.code, line_id, form.kind.data or "")
+        bank.book_line(db.session, current_actor(), fund.code, line_id, form.kind.data or "")
     flash(gettext("Statement line settled."), "success")
     return redirect(url_for("money.bank_page", code=fund.code))
 

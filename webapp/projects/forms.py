@@ -15,15 +15,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.i18n import N_
+from webapp.i18n import CATEGORY_LABELS
 from webapp.reading import AmountField, DateField, IntegerField
 
-CATEGORY_LABELS = {
-    "left_behind": N_("Left-behind children"),
-    "in_difficulty": N_("Children in difficulty"),
-    "orphan": N_("Orphans"),
-    "disabled": N_("Children with disabilities"),
-    "other": N_("Other children"),
-}
 CONDITION_LABELS = {
     "none": N_("No condition"),
     "progress_report": N_("After the progress report is accepted"),

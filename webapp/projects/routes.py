@@ -21,7 +21,6 @@ from sqlalchemy import select
 from core import clock
 from core.errors import DomainError, InvalidInput
 from core.i18n import gettext
-from core.protection import Protector
 from grants import attachments, beneficiaries
 from grants import operations as ops
 from grants.access import can_see_children, get_project, visible_fund_ids
@@ -32,23 +31,13 @@ from grants.states import STATE_LABELS, STEPS
 from ledger.chart import load_chart
 from ledger.journal import find_entry
 from ledger.models import Fund
-from webapp.auth.access import STAFF, current_actor, roles_required
-from webapp.extensions import db
-from webapp.projects.forms import (
-    CATEGORY_LABELS,
-    AttachmentForm,
-    BeneficiaryForm,
-    ProjectForm,
-    StepForm,
-)
+from webapp.access import STAFF, current_actor, roles_required
+from webapp.extensions import db, protector
+from webapp.i18n import CATEGORY_LABELS
+from webapp.projects.forms import AttachmentForm, BeneficiaryForm, ProjectForm, StepForm
 from webapp.reading import MAX_PAGE, query_int, refusal
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
-
-
-def protector() -> Protector:
-    return Protector(str(current_app.config["DATA_KEY"]).encode(),
-                     str(current_app.config["HASH_KEY"]).encode())
 
 
 def _folder() -> Path:

@@ -30,10 +30,10 @@ from core.errors import NotFound
 from core.i18n import gettext
 from reports import public
 from reports.charts import bar_chart, hbar_chart
-from webapp.annual.routes import published_path
 from webapp.extensions import db
-from webapp.projects.forms import CATEGORY_LABELS
+from webapp.i18n import CATEGORY_LABELS
 from webapp.public.page_cache import UNREAD, PageCache, Rendered
+from webapp.published import published_path
 from webapp.reading import MAX_PAGE, query_int
 
 bp = Blueprint("public", __name__, url_prefix="/public")

@@ -7,9 +7,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core.i18n import gettext
 from reports import withdrawals
-from webapp.annual.routes import published_folder
-from webapp.auth.access import acting, current_actor, readable, roles_required
+from webapp.access import acting, current_actor, readable, roles_required
 from webapp.extensions import db
+from webapp.published import published_folder
 
 bp = Blueprint("withdrawals", __name__, url_prefix="/funds/<code>/withdrawals")
 ROLES = (*withdrawals.ROLES, "auditor")
