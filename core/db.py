@@ -107,12 +107,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def is_postgresql(session_or_engine: Session | Engine) -> bool:
-    bind = (session_or_engine.get_bind() if isinstance(session_or_engine, Session)
-            else session_or_engine)
-    return bind.dialect.name == "postgresql"
-
-
 class Timestamp(TypeDecorator[dt.datetime]):
     """An aware moment, stored in UTC and read back in China Standard Time on both
     databases (SQLite hands datetimes back without a zone)."""

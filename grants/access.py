@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.actors import ROLE_LABELS, Actor
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.i18n import gettext
-from grants.models import Approval, Project
+from grants.models import Project
 from grants.states import STATE_LABELS, STEPS, State
 from ledger.models import Fund
 from people.models import RelatedParty
@@ -134,6 +134,3 @@ def can_see_children(actor: Actor, project: Project) -> bool:
     """Names and ID numbers: civil affairs and auditors of the project's own jurisdiction."""
     return actor.role in CHILD_DATA_ROLES and project.fund.code == actor.fund
 
-
-def open_approvals(project: Project) -> list[Approval]:
-    return [a for a in project.approvals if not a.void]

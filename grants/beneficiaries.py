@@ -123,6 +123,3 @@ def reveal_id(session: Session, actor: Actor, protector: Protector, project: Pro
                  after={"project": project.ref, "id": row.id_masked}, fund=project.fund.code)
     return protector.decrypt(row.id_number_ct)
 
-
-def consent_missing(project: Project) -> list[int]:
-    return [b.id for b in project.beneficiaries if b.under_14 and not b.guardian_consent]

@@ -37,6 +37,7 @@ from grants.models import (
 from grants.screening import screen_project, screen_public_text
 from grants.states import EDITABLE, STEPS, State
 from ledger import events
+from ledger.balances import available
 from ledger.chart import load_chart
 from ledger.journal import find_fund
 from ledger.models import Fund
@@ -79,43 +80,18 @@ class _Valid:
 
 
 def validate(fund: Fund, data: ProjectInput) -> _Valid:
-    chart = load_chart(fund.chart)
+    """Check a project's plan: its budget, its children, its tranches and its reports."""
     requested = parse_amount(data.requested_amount)
-    budget = [(clean_text(item, "Budget item", required=True, limit=200) or "",
-               parse_amount(amount)) for item, amount in data.budget]
-    if not budget:
-        raise InvalidInput("A project needs at least one budget line.")
-    if sum((a for _, a in budget), ZERO) != requested:
-        raise InvalidInput("The budget lines add up to {total}, not the requested {requested}.",
-                           total=format_cny(sum((a for _, a in budget), ZERO)),
-                           requested=format_cny(requested))
-    counts = {}
-    for category, count in data.counts.items():
-        if category not in CATEGORIES:
-            raise InvalidInput("Unknown beneficiary category “{value}”.", value=str(category)[:30])
-        if not isinstance(count, int) or count < 0 or count > 1_000_000:
-            raise InvalidInput("A beneficiary count is a whole number from 0 to 1,000,000.")
-        counts[category] = count
-    if sum(counts.values()) == 0:
-        raise InvalidInput("Give the number of children the project will aid.")
-    tranches = []
-    for planned, amount, condition in data.tranches:
-        if condition not in ("none", "progress_report"):
-            raise InvalidInput("Unknown tranche condition “{value}”.", value=str(condition)[:30])
-        tranches.append((planned, parse_amount(amount), condition))
-    if not tranches:
-        raise InvalidInput("A project needs at least one tranche.")
-    if sum((a for _, a, _ in tranches), ZERO) != requested:
-        raise InvalidInput("The tranches add up to {total}, not the requested {requested}.",
-                           total=format_cny(sum((a for _, a, _ in tranches), ZERO)),
-                           requested=format_cny(requested))
+    budget = _budget(data.budget, requested)
+    counts = _counts(data.counts)
+    tranches = _tranches(data.tranches, requested)
     if any(c == "progress_report" for *_, c in tranches) and data.progress_report_due is None:
         raise InvalidInput("A tranche waits on a progress report, so give the report's due date.")
     if data.final_report_due is None:
         raise InvalidInput("Give the due date of the final report.")
     return _Valid(
         title=clean_text(data.title, "Title", required=True, limit=200) or "",
-        purpose=chart.purpose(data.purpose).key,
+        purpose=load_chart(fund.chart).purpose(data.purpose).key,
         implementing_unit=clean_text(data.implementing_unit, "Implementing unit", required=True,
                                      limit=200) or "",
         payee=clean_text(data.payee, "Payee", required=True, limit=200) or "",
@@ -123,6 +99,49 @@ def validate(fund: Fund, data: ProjectInput) -> _Valid:
         requested=requested, budget=budget, counts=counts, tranches=tranches,
         progress_due=data.progress_report_due, final_due=data.final_report_due,
     )
+
+
+def _adds_up(message: str, amounts: list[Decimal], requested: Decimal) -> None:
+    total = sum(amounts, ZERO)
+    if total != requested:
+        raise InvalidInput(message, total=format_cny(total), requested=format_cny(requested))
+
+
+def _budget(lines: list[tuple[str, object]], requested: Decimal) -> list[tuple[str, Decimal]]:
+    budget = [(clean_text(item, "Budget item", required=True, limit=200) or "",
+               parse_amount(amount)) for item, amount in lines]
+    if not budget:
+        raise InvalidInput("A project needs at least one budget line.")
+    _adds_up(N_("The budget lines add up to {total}, not the requested {requested}."),
+             [a for _, a in budget], requested)
+    return budget
+
+
+def _counts(given: dict[str, int]) -> dict[str, int]:
+    counts = {}
+    for category, count in given.items():
+        if category not in CATEGORIES:
+            raise InvalidInput("Unknown beneficiary category “{value}”.", value=str(category)[:30])
+        if not isinstance(count, int) or count < 0 or count > 1_000_000:
+            raise InvalidInput("A beneficiary count is a whole number from 0 to 1,000,000.")
+        counts[category] = count
+    if sum(counts.values()) == 0:
+        raise InvalidInput("Give the number of children the project will aid.")
+    return counts
+
+
+def _tranches(planned: list[tuple[dt.date, object, str]],
+              requested: Decimal) -> list[tuple[dt.date, Decimal, str]]:
+    tranches = []
+    for day, amount, condition in planned:
+        if condition not in ("none", "progress_report"):
+            raise InvalidInput("Unknown tranche condition “{value}”.", value=str(condition)[:30])
+        tranches.append((day, parse_amount(amount), condition))
+    if not tranches:
+        raise InvalidInput("A project needs at least one tranche.")
+    _adds_up(N_("The tranches add up to {total}, not the requested {requested}."),
+             [a for _, a, _ in tranches], requested)
+    return tranches
 
 
 def _public_fields(valid: _Valid) -> Fields:
@@ -231,10 +250,9 @@ def update_draft(session: Session, actor: Actor, project: Project, version: int,
 
 
 def submit(session: Session, actor: Actor, project: Project) -> None:
+    # A child under 14 is never listed without the guardian's consent: the rule is kept
+    # where the child is added (grants.beneficiaries) and by the table's check constraint.
     require_step(session, actor, project, "submit")
-    missing = [b for b in project.beneficiaries if b.under_14 and not b.guardian_consent]
-    if missing:
-        raise InvalidInput("Record the guardian's consent for every child under 14 first.")
     before = project.state
     for approval in project.approvals:
         approval.void = True  # a resubmitted project is reviewed afresh
@@ -261,8 +279,6 @@ def check(session: Session, actor: Actor, project: Project, *, no_conflict: bool
     """The charity office checks the project against the fund's rules."""
     require_step(session, actor, project, "check")
     _declared(no_conflict)
-    from ledger.balances import available  # noqa: PLC0415
-
     room = available(session, project.fund, project.purpose)
     if room < project.requested_amount:
         purpose = load_chart(project.fund.chart).purpose(project.purpose)

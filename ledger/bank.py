@@ -369,10 +369,6 @@ class ImportResult:
             "interest, fee or correction in the open period and match the line to it.",
             lines=", ".join(str(n) for n in self.closed), locked=self.locked_through.isoformat())
 
-    @property
-    def imported(self) -> int:
-        return self.lines - self.skipped
-
 
 @dataclass(frozen=True)
 class _Candidate:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -207,12 +206,6 @@ def _write_entries(out: TextIO, names: dict[int, str], entries: Iterable[Any],
             observe(entry, lines)
         count += 1
     return count
-
-
-def export_text(session: Session, fund: Fund) -> str:
-    buffer = io.StringIO()
-    write_ledger(session, fund, buffer)
-    return buffer.getvalue()
 
 
 @contextmanager

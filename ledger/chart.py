@@ -151,6 +151,3 @@ def load_chart(name: str = DEFAULT_CHART) -> Chart:
         accounts=tuple(AccountSpec(**a) for a in data["accounts"]),
     ))
 
-
-def available_charts() -> list[str]:
-    return sorted(p.stem for p in CHARTS_DIR.glob("*.toml"))

@@ -286,82 +286,123 @@ def post_entry(
     reverses: JournalEntry | None = None,
     reason: str | None = None,
 ) -> PostedEntry:
-    """Check and write one entry. ``fund`` must have been found with ``lock=True``.
+    """Check and write one entry. ``fund`` must have been found with ``lock=True``."""
+    narration, payee, meta = _clean_inputs(narration, payee, meta, links)
+    entry = _Entry(date=date, entry_type=entry_type, narration=narration, payee=payee,
+                   links=list(links), meta=meta, lines=[(a, v) for a, v in lines if v != 0],
+                   deltas=_merge(lines))
+    accounts = _check_entry(session, fund, entry)
+    if receipt_no is not None:
+        receipt_no = _free_receipt_no(session, fund, receipt_no)
+    return _write_entry(session, actor, fund, entry, accounts, receipt_no=receipt_no,
+                        reverses=reverses, reason=reason)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """An entry as it will be written: cleaned inputs, the lines that move money, and
+    their net change per account."""
+
+    date: dt.date
+    entry_type: str
+    narration: str
+    payee: str | None
+    links: list[str]
+    meta: dict[str, str]
+    lines: list[Line]
+    deltas: dict[str, Decimal]
+
+    @property
+    def grant(self) -> str | None:
+        """The project whose position this entry moves, if it moves a purpose's money."""
+        grants = rules.grant_links(self.links)
+        if grants and any(rules.purpose_of(a) for a in self.deltas):
+            return grants[0]
+        return None
+
+
+def _check_entry(session: Session, fund: Fund, entry: _Entry) -> dict[str, Any]:
+    """Every rule of the books, checked before anything is written; answers the rows of
+    the accounts the entry reads."""
+    _check_date(fund, entry.date)
+    if not entry.deltas:
+        raise InvalidInput("An entry must move money.")
+    # The entry's own accounts, plus the partners its constrained quantities read
+    # (a payable posting moves "available", which also reads the fund account).
+    wanted = set(entry.deltas).union(*(q.accounts() for q in rules.quantities(entry.deltas)))
+    accounts = {
+        row.name: row
+        for row in session.connection().execute(
+            _SQL.read_accounts, {"fund_id": fund.id, "names": sorted(wanted)})
+    }
+    for name in entry.deltas:
+        if name not in accounts:
+            raise NotFound("Fund {fund} has no account {account}.", fund=fund.code, account=name)
+        if accounts[name].opened_on > entry.date:
+            raise InvalidInput("{account} opens on {opened}.", account=name,
+                               opened=accounts[name].opened_on.isoformat())
+
+    violations = rules.entry_violations(entry.entry_type, entry.deltas, entry.links, entry.meta)
+    if violations:
+        raise violations[0].error()
+    _check_balances(session, fund, accounts, entry.date, entry.deltas)
+
+    if entry.grant is not None:
+        purposes = {p for a in entry.deltas if (p := rules.purpose_of(a))}
+        position = _grant_position(session, fund, entry.grant, next(iter(purposes)), entry.date)
+        violation = (position or rules.GrantPosition()).violation(entry.grant, entry.deltas)
+        if violation:
+            raise violation.error()
+    return accounts
+
+
+def _free_receipt_no(session: Session, fund: Fund, receipt_no: str) -> str:
+    number = clean_text(receipt_no, "Receipt number", required=True, limit=60) or ""
+    taken = session.connection().execute(
+        _SQL.receipt_taken, {"fund_id": fund.id, "receipt": number}).scalar_one_or_none()
+    if taken is not None:
+        raise Conflict("Receipt number {receipt} is already used by entry #{seq}.",
+                       receipt=number, seq=taken)
+    return number
+
+
+def _write_entry(session: Session, actor: Actor, fund: Fund, entry: _Entry,
+                 accounts: Mapping[str, Any], *, receipt_no: str | None,
+                 reverses: JournalEntry | None, reason: str | None) -> PostedEntry:
+    """Write a checked entry: its row and postings, the running balances, the grant's
+    position, the fund's chain head, and the audit record.
 
     Writes use Core statements: this is the hot path, and the ORM's unit of work
     costs several times more than the SQL itself.
     """
-    narration, payee, meta = _clean_inputs(narration, payee, meta, links)
-    _check_date(fund, date)
-    deltas = _merge(lines)
-    if not deltas:
-        raise InvalidInput("An entry must move money.")
-
-    # The entry's own accounts, plus the partners its constrained quantities read
-    # (a payable posting moves "available", which also reads the fund account).
-    wanted = set(deltas).union(*(q.accounts() for q in rules.quantities(deltas)))
     conn = session.connection()
-    accounts = {
-        row.name: row
-        for row in conn.execute(_SQL.read_accounts, {"fund_id": fund.id, "names": sorted(wanted)})
-    }
-    for name in deltas:
-        if name not in accounts:
-            raise NotFound("Fund {fund} has no account {account}.", fund=fund.code, account=name)
-        if accounts[name].opened_on > date:
-            raise InvalidInput("{account} opens on {opened}.", account=name,
-                               opened=accounts[name].opened_on.isoformat())
-
-    violations = rules.entry_violations(entry_type, deltas, links, meta)
-    if violations:
-        raise violations[0].error()
-    _check_balances(session, fund, accounts, date, deltas)
-
-    grants = rules.grant_links(links)
-    grant = grants[0] if grants and any(rules.purpose_of(a) for a in deltas) else None
-    if grant is not None:
-        purposes = {p for a in deltas if (p := rules.purpose_of(a))}
-        position = _grant_position(session, fund, grant, next(iter(purposes)), date)
-        violation = (position or rules.GrantPosition()).violation(grant, deltas)
-        if violation:
-            raise violation.error()
-
-    if receipt_no is not None:
-        receipt_no = clean_text(receipt_no, "Receipt number", required=True, limit=60)
-        taken = conn.execute(_SQL.receipt_taken,
-                             {"fund_id": fund.id, "receipt": receipt_no}).scalar_one_or_none()
-        if taken is not None:
-            raise Conflict("Receipt number {receipt} is already used by entry #{seq}.",
-                           receipt=receipt_no, seq=taken)
-
-    written = [(a, amount) for a, amount in lines if amount != 0]
     row = {
         "fund_id": fund.id,
         "seq": fund.entry_count + 1,
-        "date": date,
-        "type": entry_type,
-        "payee": payee,
-        "narration": narration,
-        "links": list(links),
-        "meta": meta,
+        "date": entry.date,
+        "type": entry.entry_type,
+        "payee": entry.payee,
+        "narration": entry.narration,
+        "links": entry.links,
+        "meta": entry.meta,
         "receipt_no": receipt_no,
         "reverses_id": reverses.id if reverses is not None else None,
         "posted_at": clock.now().isoformat(timespec="microseconds"),
         "posted_by": actor.name,
         "prev_hash": fund.last_entry_hash,
     }
-    row["hash"] = chain_hash(row["prev_hash"], entry_payload(fund, row, written))
+    row["hash"] = chain_hash(row["prev_hash"], entry_payload(fund, row, entry.lines))
     entry_id = conn.execute(_SQL.insert_entry, row).scalar_one()
     conn.execute(_SQL.insert_postings, [
         {"entry_id": entry_id, "account_id": accounts[a].id, "amount": amount}
-        for a, amount in written
+        for a, amount in entry.lines
     ])
-    changes = [{"b_account_id": accounts[name].id, "b_day": date, "delta": delta}
-               for name, delta in deltas.items()]
+    changes = [{"b_account_id": accounts[name].id, "b_day": entry.date, "delta": delta}
+               for name, delta in entry.deltas.items()]
     conn.execute(_SQL.add_to_balance, changes)
     conn.execute(_SQL.add_to_day(conn.dialect.name), changes)
-    if grant is not None:
-        _write_grant(conn, fund, grant, date, deltas)
+    if entry.grant is not None:
+        _write_grant(conn, fund, entry.grant, entry.date, entry.deltas)
     conn.execute(_SQL.advance_fund,
                  {"b_fund_id": fund.id, "b_seq": row["seq"], "b_hash": row["hash"]})
     # Keep the caller's Fund object current without marking it dirty.
@@ -369,16 +410,18 @@ def post_entry(
     set_committed_value(fund, "last_entry_hash", row["hash"])
 
     audit.record(
-        session, actor, f"ledger.{entry_type}", "journal_entry", f"{fund.code}#{row['seq']}",
+        session, actor, f"ledger.{entry.entry_type}", "journal_entry",
+        f"{fund.code}#{row['seq']}",
         after={
-            "date": date.isoformat(), "type": entry_type, "narration": narration,
-            "links": list(links), "postings": [[a, format_plain(v)] for a, v in written],
-            "hash": row["hash"],
+            "date": entry.date.isoformat(), "type": entry.entry_type,
+            "narration": entry.narration, "links": entry.links,
+            "postings": [[a, format_plain(v)] for a, v in entry.lines], "hash": row["hash"],
         },
         reason=reason,
         fund=fund.code,  # whoever posts: the console, a test, a user of the fund
     )
-    return PostedEntry(entry_id, fund.code, row["seq"], date, entry_type, row["hash"])
+    return PostedEntry(entry_id, fund.code, row["seq"], entry.date, entry.entry_type,
+                       row["hash"])
 
 
 def _write_grant(conn: Connection, fund: Fund, grant: str, date: dt.date,

@@ -53,10 +53,6 @@ _templates = jinja2.Environment(
 )
 
 
-def _plain_text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def _csv_cell(column: Column, value: Any) -> str:
     if value is None:
         return ""

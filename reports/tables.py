@@ -88,10 +88,6 @@ class Provenance:
     audit_last_hash: str
 
     @property
-    def period_label(self) -> str:
-        return self.period.label
-
-    @property
     def fund_codes(self) -> list[str]:
         return [f.code for f in self.funds]
 

@@ -16,12 +16,15 @@ from core.db import transaction
 from core.protection import Protector
 from grants import operations as ops
 from grants.access import get_project
+from grants.beneficiaries import add_beneficiary
 from grants.models import FundPolicy, Project
 from ledger.journal import find_fund
 from people.tokens import create_token
 from people.users import add_user, find_user
 
 CONSOLE = Actor("setup", "console")
+CHILD = "王小明"
+GUARDIAN = "王大山"
 PASSWORD = "correct-horse-9"
 
 USERS = {
@@ -140,3 +143,25 @@ def approved(world, checked) -> int:
     return checked
 
 
+
+
+def id_number(region: str = "512002", born: dt.date = dt.date(2015, 3, 8),
+              serial: int = 917) -> str:
+    """A resident ID number with a valid check digit."""
+    body = f"{region}{born:%Y%m%d}{serial:03d}"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
+NUMBER = id_number()
+
+
+@pytest.fixture
+def listed(world, draft, protector) -> int:
+    """王小明 on the beneficiary list of the world's draft project in 雁江区."""
+    with transaction(world.factory) as session:
+        project = get_project(session, world["ca"], draft, for_update=True)
+        add_beneficiary(session, world["ca"], protector, project, name=CHILD,
+                        id_number=NUMBER, category="left_behind", guardian=GUARDIAN,
+                        guardian_consent=True)
+    return draft

@@ -22,20 +22,7 @@ from grants.beneficiaries import add_beneficiary
 from grants.models import Beneficiary, Project
 from grants.screening import KeysMissing, screen_public_text
 from ledger.journal import find_fund
-from tests.worlds import project_input
-
-CHILD = "王小明"
-GUARDIAN = "王大山"
-
-
-def id_number(region: str = "512002", born: dt.date = dt.date(2015, 3, 8),
-              serial: int = 917) -> str:
-    body = f"{region}{born:%Y%m%d}{serial:03d}"
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-
-
-NUMBER = id_number()
+from tests.worlds import CHILD, GUARDIAN, NUMBER, id_number, project_input
 
 
 def projects(world) -> int:
@@ -49,17 +36,6 @@ def refused(world, user: str, operation, *args, **kwargs) -> str:
         world.run(user, operation, *args, **kwargs)
     assert projects(world) == before  # nothing changed
     return error.value.message
-
-
-@pytest.fixture
-def listed(world, draft, protector) -> int:
-    """王小明 on the beneficiary list of the world's draft project in 雁江区."""
-    with transaction(world.factory) as session:
-        project = get_project(session, world["ca"], draft, for_update=True)
-        add_beneficiary(session, world["ca"], protector, project, name=CHILD,
-                        id_number=NUMBER, category="left_behind", guardian=GUARDIAN,
-                        guardian_consent=True)
-    return draft
 
 
 # --- ID numbers ----------------------------------------------------------------------------

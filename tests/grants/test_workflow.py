@@ -19,9 +19,11 @@ from ledger.balances import available, balances
 from ledger.journal import find_fund
 from ledger.verify import verify_fund
 from people.users import declare_related_party, find_user
-from tests.worlds import project_input
+from tests.worlds import CHILD, GUARDIAN, NUMBER, project_input
 
 D = Decimal
+NOT_AN_AMOUNT = ("{field}: not an amount; write yuan in digits with at most two decimal places, "
+                 "such as 1234.50 or ¥1,234.50 (a comma only between groups of three digits).")
 
 
 def state_of(world, pid):
@@ -308,15 +310,30 @@ def test_final_report_cannot_claim_more_than_was_paid(world, approved):
                   spent_amount="1")
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("requested_amount", "-5"), ("requested_amount", "abc"), ("title", ""),
-    ("purpose", "holidays"), ("counts", {"left_behind": 0}), ("counts", {"aliens": 3}),
-    ("budget", [("助学金", "1")]), ("tranches", [(dt.date(2026, 7, 1), "1", "none")]),
-    ("final_report_due", None),
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("requested_amount", "-5", "{field}: an amount must be greater than zero."),
+    ("requested_amount", "abc", NOT_AN_AMOUNT),
+    ("title", "", "{field} is required."),
+    ("purpose", "holidays", "Unknown purpose “{value}”; choose one of: {choices}."),
+    ("counts", {"left_behind": 0}, "Give the number of children the project will aid."),
+    ("counts", {"aliens": 3}, "Unknown beneficiary category “{value}”."),
+    ("counts", {"orphan": -1}, "A beneficiary count is a whole number from 0 to 1,000,000."),
+    ("budget", [], "A project needs at least one budget line."),
+    ("budget", [("助学金", "1")],
+     "The budget lines add up to {total}, not the requested {requested}."),
+    ("tranches", [], "A project needs at least one tranche."),
+    ("tranches", [(dt.date(2026, 7, 1), "1", "none")],
+     "The tranches add up to {total}, not the requested {requested}."),
+    ("tranches", [(dt.date(2026, 7, 1), "120000", "when-it-rains")],
+     "Unknown tranche condition “{value}”."),
+    ("progress_report_due", None,
+     "A tranche waits on a progress report, so give the report's due date."),
+    ("final_report_due", None, "Give the due date of the final report."),
 ])
-def test_bad_drafts_are_refused_and_nothing_is_saved(world, factory, field, value):
-    with pytest.raises(InvalidInput):
+def test_bad_drafts_are_refused_and_nothing_is_saved(world, factory, field, value, message):
+    with pytest.raises(InvalidInput) as refused:
         world.run("ca", ops.create_project, data=project_input(**{field: value}))
+    assert refused.value.message_id == message
     with factory() as session:
         assert session.execute(select(Project)).first() is None
 
@@ -337,10 +354,27 @@ def test_available_steps_follow_the_state_and_role(world, checked):
         assert ops.available_steps(session, world["city_fin"], project) == []
 
 
-def test_every_transition_is_audited_without_personal_data(world, approved, factory):
+def test_every_transition_is_audited_without_personal_data(world, listed, factory):
+    """A project with a listed child goes from draft to its first payment; every step is
+    in the audit trail, and no record names the child, the guardian or the ID number."""
+    pid = listed
+    world.run("ca", ops.submit, pid)
+    world.run("co", ops.check, pid, no_conflict=True)
+    world.run("fin1", ops.approve, pid, amount="120000", no_conflict=True)
+    world.run("fin2", ops.approve, pid, amount="120000", no_conflict=True)
+    world.run("ca", ops.request_tranche, pid, seq=1)
+    world.run("fin1", ops.approve_tranche, pid, seq=1, no_conflict=True)
+    world.run("co", ops.pay_tranche, pid, seq=1, bank_ref="ZF-001")
     with factory() as session:
-        actions = session.execute(select(AuditRecord.action).where(
-            AuditRecord.subject_type == "project")).scalars().all()
-    assert actions == ["project.create", "project.submit", "project.check",
-                       "project.approve_first", "project.approve"]
-    assert State.APPROVED.value == state_of(world, approved)
+        records = session.execute(select(AuditRecord).order_by(AuditRecord.id)).scalars().all()
+    assert [r.action for r in records if r.subject_type == "project"] == [
+        "project.create", "project.submit", "project.check", "project.approve_first",
+        "project.approve", "project.request_tranche", "project.approve_tranche",
+        "project.pay_tranche"]
+    assert "beneficiary.add" in [r.action for r in records]
+    assert state_of(world, pid) == State.PARTIALLY_PAID.value
+    secrets = (CHILD, GUARDIAN, NUMBER, NUMBER[6:14])
+    for record in records:
+        text = " ".join(filter(None, (record.subject_id, record.before, record.after,
+                                      record.reason)))
+        assert not [secret for secret in secrets if secret in text], record.action

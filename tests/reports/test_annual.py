@@ -57,9 +57,9 @@ def test_the_report_carries_the_ledgers_figures_in_chinese(session, factory, boo
     report = annual.report_for(session, FINANCE, "YJQ", 2025)
     pdf = annual.annual_pdf(session, report)
     text = text_of(pdf, tmp_path)
-    for heading in ("雁江", "2025年度工作和财务报告", "目录", "财务报表", "收支情况表", "审计情况",
-                    "本基金运行平稳。"):
-        assert heading.replace("雁江", "测试基金YJQ") in text or heading in text, heading
+    for heading in ("测试基金YJQ", "2025年度工作和财务报告", "目录", "财务报表", "收支情况表",
+                    "审计情况", "本基金运行平稳。"):
+        assert heading in text, heading
     book = balances(session, find_fund(session, "YJQ"), dt.date(2025, 12, 31))
     cash = sum((v for a, v in book.items() if a.startswith("Assets:Fund:")), ZERO)
     assert format_cny(cash) in text  # the closing total
