@@ -263,6 +263,7 @@ def test_every_url_has_a_row(app):
     assert endpoints == set(ROWS), f"add rows for {endpoints - set(ROWS)}"
 
 
+@pytest.mark.slow  # every URL, as every role of three jurisdictions
 def test_every_url_for_every_role_and_jurisdiction(app, world, scene):
     users = [ANON, *USERS]
     clients = {}
@@ -419,6 +420,7 @@ def _signed_in(app, users):
     return clients
 
 
+@pytest.mark.slow  # every list page, as every role of every fund
 def test_every_list_holds_only_the_funds_a_user_may_read(app, world, per_fund):
     import csv
 
