@@ -10,6 +10,7 @@ from alembic import context
 
 import audit.models  # noqa: F401 - registers tables on Base.metadata
 import grants.models  # noqa: F401
+import jobs.models  # noqa: F401
 import ledger.income_models
 import ledger.models  # noqa: F401
 import people.models  # noqa: F401

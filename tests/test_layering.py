@@ -1,5 +1,5 @@
 """Imports point one way:
-webapp -> migrations -> reports -> grants -> ledger -> people -> audit -> core.
+webapp -> migrations -> jobs -> reports -> grants -> ledger -> people -> audit -> core.
 
 A package may import only packages to its right, and only webapp touches Flask. Nothing
 below the web layer imports the migrations (the caller hands ``core.migrate`` the script
@@ -22,7 +22,7 @@ from sqlalchemy import Table
 from core.db import Base
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["webapp", "migrations", "reports", "grants", "ledger", "people", "audit", "core"]
+ORDER = ["webapp", "migrations", "jobs", "reports", "grants", "ledger", "people", "audit", "core"]
 WEB_ONLY = {"flask", "flask_login", "flask_wtf", "flask_babel", "werkzeug"}
 SCRIPTS_MAY_IMPORT = {"alembic", "sqlalchemy"}
 

@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 from webapp import config as app_config
-from webapp import errors, i18n, limits, reading, responses
+from webapp import errors, i18n, limits, queue, reading, responses
 from webapp.boundary import SpecialFundApp
 from webapp.extensions import csrf, db, login_manager
 
@@ -30,6 +30,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from webapp.blueprints import BLUEPRINTS, api_bp  # noqa: PLC0415 - loads every page
 
     db.init_app(app)
+    queue.init_app(app)  # after the database: its tasks use its sessions
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

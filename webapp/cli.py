@@ -55,6 +55,7 @@ for command in (
     money_commands.topup_group, money_commands.allocation_group,
     money_commands.reconcile_command, bank_commands.bank_group, key_commands.keys_group,
     serving.run_command,  # in place of Flask's own ``run``
+    serving.worker_command,
 ):
     cli.add_command(command)
 

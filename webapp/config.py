@@ -115,6 +115,14 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "DATA_KEY": keys["SPECIALFUND_DATA_KEY"],
         "HASH_KEY": keys["SPECIALFUND_HASH_KEY"],
         "ATTACHMENTS_DIR": str(instance / "attachments"),
+        # Jobs (webapp.queue): their files, and the queue's storage -- SQLite in the
+        # instance folder, or Redis when REDIS_URL is set. Immediate: each job runs in
+        # the request that asks for it (tests).
+        "JOBS_DIR": str(instance / "jobs"),
+        "JOBS_QUEUE": str(instance / "queue.db"),
+        "JOBS_IMMEDIATE": os.environ.get("SPECIALFUND_JOBS_IMMEDIATE", "0").strip() == "1",
+        "JOBS_KEEP_DAYS": _whole_number("SPECIALFUND_JOBS_KEEP_DAYS", 7),
+        "REDIS_URL": os.environ.get("REDIS_URL", "").strip(),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -5,13 +5,22 @@ gunicorn sets ``SERVER_SOFTWARE`` to ``gunicorn/<version>`` (older releases also
 it in ``Server``): a version tells an attacker which published flaws to try. Both
 say ``specialfund`` instead: ``specialfund run`` serves with ``QuietRequestHandler``,
 and gunicorn started with ``-c python:webapp.gunicorn_config`` is told the same.
+
+The worker that makes PDFs, workbooks and exports (``webapp.queue``) runs as
+``specialfund worker``; ``specialfund run`` also starts one consumer thread beside the
+development server, so that ``make run`` is the whole application in one process.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+
 import click
 from flask.cli import ScriptInfo, pass_script_info
 from werkzeug.serving import WSGIRequestHandler, run_simple
+
+from webapp import queue
 
 SERVER_NAME = "specialfund"
 
@@ -34,9 +43,35 @@ class QuietRequestHandler(WSGIRequestHandler):
 @click.option("--port", "-p", default=5000, show_default=True, help="The port to bind to.")
 @click.option("--reload/--no-reload", default=False, show_default=True,
               help="Restart when the code changes.")
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Run a job worker thread in this process too.")
 @pass_script_info
-def run_command(info: ScriptInfo, host: str, port: int, reload: bool) -> None:
+def run_command(info: ScriptInfo, host: str, port: int, reload: bool, worker: bool) -> None:
     """Development web server. Production runs gunicorn (docs/operations.md)."""
     app = info.load_app()  # refuses to start here, as gunicorn would, without the keys
-    run_simple(host, port, app, use_reloader=reload, use_debugger=False, threaded=True,
-               request_handler=QuietRequestHandler)
+    # With the reloader, the app runs in a child process: the worker runs there too.
+    consumer = None
+    if worker and (not reload or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
+        logging.getLogger("huey").setLevel(logging.INFO)
+        consumer = queue.consumer(app, workers=1, embedded=True)
+        consumer.start()
+    try:
+        run_simple(host, port, app, use_reloader=reload, use_debugger=False, threaded=True,
+                   request_handler=QuietRequestHandler)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+@click.command("worker")
+@click.option("--workers", "-w", default=2, show_default=True,
+              help="Jobs made at once (threads).")
+@pass_script_info
+def worker_command(info: ScriptInfo, workers: int) -> None:
+    """Make the queued jobs (PDFs, workbooks, exports) until stopped (SIGINT: after the
+    jobs in hand; SIGTERM: at once, the jobs left to be retried)."""
+    app = info.load_app()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
+                                                   "%(message)s")
+    with app.app_context():
+        queue.consumer(app, workers=workers).run()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from tests.worlds import PASSWORD
 from webapp import create_app
@@ -15,7 +17,8 @@ from webapp.extensions import db
 def app(database_url, instance_folder):
     app = create_app({"DATABASE_URL": database_url, "TESTING": True,
                       "SESSION_COOKIE_SECURE": False, "WTF_CSRF_ENABLED": False,
-                      "ATTACHMENTS_DIR": str(instance_folder / "attachments")})
+                      "ATTACHMENTS_DIR": str(instance_folder / "attachments"),
+                      "JOBS_IMMEDIATE": True})  # a job runs in the request that asks for it
     yield app
     db.dispose_all()
 
@@ -31,6 +34,26 @@ def login(app):
         return client
 
     return sign_in
+
+
+def prepared(client, query: str):
+    """What the downloads form gives for this query (``report=…&format=…``): a CSV at
+    once; any other file through its job (run at once: ``JOBS_IMMEDIATE``), fetched
+    from the job's page when done. The response of the step that stopped otherwise."""
+    form = MultiDict(parse_qsl(query))
+    response = client.post("/downloads/prepare", data=form)
+    if response.status_code != 303:
+        return response
+    location = response.headers["Location"]
+    if "/jobs/" not in location:
+        return client.get(location)
+    page = client.get(location)
+    if page.status_code != 200 or 'data-state="done"' not in page.get_data(as_text=True):
+        return page
+    response = client.get(location + "/file")
+    response.get_data()  # read whole, then the file it streamed from is closed
+    response.close()
+    return response
 
 
 def text(response) -> str:

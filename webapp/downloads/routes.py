@@ -1,44 +1,34 @@
 """The auditor's downloads: statements, registers, reconciliation, the audit-log
-extract (PDF, CSV, XLSX) and the Beancount ledgers (zip) of the funds in scope."""
+extract (PDF, CSV, XLSX) and the Beancount ledgers (zip) of the funds in scope.
+
+A CSV is made in the request. A PDF, a workbook and the ledgers are prepared by the
+worker: the form posts to ``prepare``, which queues a job and sends the user to its page
+(``webapp.jobs``), where the file is offered when ready. What each report is, who may
+have it and how it is made is ``jobs.downloads``, the same for both.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, abort, make_response, render_template, request
-from sqlalchemy import select
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from core import clock
 from core.db import begin_snapshot
 from core.errors import InvalidInput
-from grants.access import visible_fund_ids
-from ledger.models import Fund
-from reports import render, statements
+from jobs import downloads
+from jobs.downloads import FORMATS, LEDGERS, QUEUED_FORMATS, REPORTS, ROLES
+from jobs.runner import request_job
 from reports.figures import Period
-from reports.tables import provenance
 from webapp.access import current_actor, roles_required
 from webapp.extensions import db
+from webapp.queue import enqueue
+
+__all__ = ["FORMATS", "REPORTS", "bp"]
 
 bp = Blueprint("downloads", __name__, url_prefix="/downloads")
-
-REPORTS = {
-    "fund-statement": (statements.fund_statement, "收支情况表"),
-    "activity-statement": (statements.activity_statement, "业务活动表"),
-    "grant-register": (statements.grant_register, "项目登记簿"),
-    "donation-register": (statements.donation_register, "捐赠登记簿"),
-    "receipt-register": (statements.receipt_register, "捐赠票据登记簿"),
-    "reconciliation": (statements.reconciliation_report, "银行存款余额调节表"),
-    "audit-log": (statements.audit_extract, "审计日志摘录"),
-}
-FORMATS = {
-    "pdf": ("application/pdf", render.to_pdf),
-    "csv": ("text/csv; charset=utf-8", lambda t, p: render.to_csv(t)),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             render.to_xlsx),
-}
-ROLES = ("auditor", "finance")
 
 
 @contextmanager
@@ -49,49 +39,49 @@ def _snapshot() -> Iterator[Session]:
         yield begin_snapshot(books)
 
 
-def _funds() -> list[Fund]:
-    ids = visible_fund_ids(db.session, current_actor())
-    return list(db.session.execute(select(Fund).where(Fund.id.in_(ids)).order_by(Fund.id))
-                .scalars())
-
-
-def _chosen(funds: list[Fund]) -> list[Fund]:
-    codes = request.args.getlist("fund")
-    chosen = [f for f in funds if f.code in codes] if codes else funds
-    if codes and len(chosen) != len(set(codes)):
-        abort(404)  # a fund outside the user's scope does not exist for them
-    return chosen
-
-
 @bp.route("/")
 @roles_required(*ROLES)
 def index():  # type: ignore[no-untyped-def]
-    return render_template("downloads/index.html", funds=_funds(), reports=REPORTS,
-                           formats=FORMATS, year=clock.today().year - 1)
+    return render_template("downloads/index.html",
+                           funds=downloads.readable_funds(db.session, current_actor()),
+                           reports=REPORTS, formats=FORMATS, queued=QUEUED_FORMATS,
+                           year=clock.today().year - 1)
+
+
+@bp.route("/prepare", methods=["POST"])
+@roles_required(*ROLES)
+def prepare():  # type: ignore[no-untyped-def]
+    """Queue the file for the worker and show its job; a CSV is simply downloaded."""
+    report, fmt = request.form.get("report", ""), request.form.get("format", "")
+    period = request.form.get("period", "")
+    downloads.check_choice(report, fmt, period)
+    funds = downloads.chosen_funds(db.session, current_actor(), request.form.getlist("fund"))
+    codes = [f.code for f in funds]
+    if not downloads.is_queued(report, fmt):
+        return redirect(url_for("downloads.file", fund=codes, report=report, period=period,
+                                format=fmt), code=303)
+    parameters = {"report": report, "funds": codes} if report == LEDGERS else \
+        {"report": report, "format": fmt, "period": period, "funds": codes}
+    job = request_job(db.session, current_actor(), "download", parameters,
+                      [f.id for f in funds])
+    enqueue(job.id)
+    return redirect(url_for("jobs.show", job_id=job.id), code=303)
 
 
 @bp.route("/file")
 @roles_required(*ROLES)
 def file():  # type: ignore[no-untyped-def]
-    funds = _chosen(_funds())
-    kind = request.args.get("report", "")
-    if kind == "beancount":
-        with _snapshot() as books:
-            data = statements.beancount_zip(books, funds)
-        response = make_response(data)
-        response.mimetype = "application/zip"
-        codes = "-".join(f.code for f in funds)
-        response.headers["Content-Disposition"] = f'attachment; filename="ledgers-{codes}.zip"'
-        return response
-    if kind not in REPORTS or request.args.get("format") not in FORMATS:
-        raise InvalidInput("Choose a report and a format.")
-    period = Period.parse(request.args.get("period", ""))
+    """A CSV, made here. The other files are prepared (above)."""
+    kind, fmt = request.args.get("report", ""), request.args.get("format", "")
+    downloads.check_choice(kind, fmt, request.args.get("period", ""))
+    if downloads.is_queued(kind, fmt):
+        raise InvalidInput("A PDF, a workbook or the ledgers are prepared by the worker: "
+                           "ask for them on the downloads page.")
+    funds = downloads.chosen_funds(db.session, current_actor(), request.args.getlist("fund"))
     with _snapshot() as books:
-        table = REPORTS[kind][0](books, funds, period)
-        source = provenance(books, funds, period)
-    mimetype, make = FORMATS[request.args["format"]]
-    response = make_response(make(table, source))
-    response.headers["Content-Type"] = mimetype
-    name = render.filename(table, source, request.args["format"])
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        made = downloads.statement(books, funds, kind, Period.parse(request.args["period"]),
+                                   fmt)
+    response = make_response(made.data)
+    response.headers["Content-Type"] = made.mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{made.name}"'
     return response

@@ -1,0 +1,117 @@
+"""The job queue: huey, configured from the app, and the worker that runs it.
+
+Storage is SQLite in the instance folder (``instance/queue.db``) unless ``REDIS_URL`` is
+set, when it is Redis: every app server and every worker then share one queue. The
+queue carries only job ids; what to make and for whom is the job's row (``jobs``), and
+the worker makes it with ``jobs.runner.run_job`` in its own sessions.
+
+- ``specialfund worker`` runs a consumer (threads) in its own process: production.
+- ``specialfund run`` starts one consumer thread beside the development server, so
+  ``make run`` needs nothing else (``--no-worker`` to leave it out).
+- ``JOBS_IMMEDIATE`` (tests) runs each job in the request that asks for it, after
+  that request's commit, on huey's memory storage.
+
+A job is handed to the queue only once the request that created it has committed: a
+worker must never look for a row that is not there yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
+from huey.consumer import Consumer
+from sqlalchemy import event
+
+from core import clock
+from core.db import transaction
+from webapp.extensions import db
+
+log = logging.getLogger(__name__)
+
+QUEUE = "specialfund.queue"
+
+
+@dataclass(frozen=True)
+class Queue:
+    huey: Huey
+    run_job: TaskWrapper
+    folder: Path
+
+
+def make_huey(config: dict[str, Any]) -> Huey:
+    """The huey of this configuration: Redis when ``REDIS_URL`` names one, else SQLite in
+    the instance folder. No results are kept: a job's row is its result."""
+    common: dict[str, Any] = {"name": "specialfund", "results": False,
+                              "immediate": bool(config["JOBS_IMMEDIATE"])}
+    if config["REDIS_URL"]:
+        return RedisHuey(url=str(config["REDIS_URL"]), **common)
+    path = Path(str(config["JOBS_QUEUE"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(filename=str(path), **common)
+
+
+def init_app(app: Flask) -> None:
+    """The app's queue and its two tasks. After ``db.init_app``: tasks use its sessions."""
+    huey = make_huey(app.config)
+    folder = Path(str(app.config["JOBS_DIR"]))
+    factory = app.extensions["specialfund.db"][1]
+    keep = dt.timedelta(days=int(app.config["JOBS_KEEP_DAYS"]))
+
+    @huey.task(name="run_job")
+    def run_job(job_id: str) -> None:
+        from jobs import runner  # noqa: PLC0415 - the reports (WeasyPrint) load with a job
+
+        with app.app_context():
+            runner.run_job(factory, job_id, folder)
+
+    @huey.periodic_task(crontab(minute="17"), name="purge_jobs")
+    def purge_jobs() -> None:
+        from jobs import runner  # noqa: PLC0415 - as above
+
+        with app.app_context(), transaction(factory) as session:
+            runner.purge_jobs(session, folder, clock.now() - keep)
+
+    app.extensions[QUEUE] = Queue(huey, run_job, folder)
+
+
+def current_queue() -> Queue:
+    return current_app.extensions[QUEUE]
+
+
+def enqueue(job_id: str) -> None:
+    """Hand the job to the worker once the request's work commits (never if it rolls
+    back). A queue that cannot be reached fails the job, which can then be retried."""
+    current = current_queue()
+    factory = db.factory
+
+    def send(_session: object) -> None:
+        try:
+            current.run_job(job_id)
+        except Exception:
+            from jobs import runner  # noqa: PLC0415 - as above
+
+            log.exception("job %s could not be queued", job_id)
+            runner.fail_unqueued(factory, job_id)
+
+    event.listen(db.session, "after_commit", send, once=True)
+
+
+class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    """A consumer running in threads of a process that is not its own (the development
+    server): it leaves the process's signals to their owner."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+def consumer(app: Flask, workers: int, *, embedded: bool = False) -> Consumer:
+    huey = app.extensions[QUEUE].huey
+    kind = EmbeddedConsumer if embedded else Consumer
+    return kind(huey, workers=workers, worker_type="thread")
