@@ -12,6 +12,7 @@ from flask import g, request, session  # noqa: TID251 - probe routes see what th
 from werkzeug.http import http_date
 
 from core.db import transaction
+from tests.webapp.conftest import prepared
 from tests.webapp.test_attachments import PDF, upload
 from tests.webapp.test_public_site import disclose
 from tests.worlds import make_token
@@ -38,8 +39,10 @@ def test_every_private_response_is_no_store(app, world, login, factory, disclose
         "project page": ca.get(f"/projects/{disclosed.approved}"),
         "download csv": auditor.get("/downloads/file?fund=YJQ&report=fund-statement"
                                     "&period=2026&format=csv"),
-        "download xlsx": auditor.get("/downloads/file?fund=YJQ&report=donation-register"
-                                     "&period=2026&format=xlsx"),
+        "download xlsx (a job's file)": prepared(auditor, "fund=YJQ&report=donation-register"
+                                                          "&period=2026&format=xlsx"),
+        "a job's page": auditor.get(auditor.post("/downloads/prepare", data={
+            "fund": "YJQ", "report": "beancount"}).headers["Location"]),
         "receipt pdf": office.get(f"/funds/YJQ/receipts/{disclosed.firm_receipt}.pdf"),
         "attachment": ca.get(f"/projects/{disclosed.approved}/attachments/{attachment}"),
         "api json": app.test_client().get("/api/v1/funds", headers=bearer),

@@ -52,7 +52,7 @@ def file(job_id: str):  # type: ignore[no-untyped-def]
     job = visible_job(db.session, current_actor(), job_id)
     path = result_file(current_queue().folder, job)
     return send_file(path, mimetype=job.result_type, as_attachment=True,
-                     download_name=job.result_name, max_age=0)
+                     download_name=job.result_name, max_age=0, etag=False)
 
 
 @bp.route("/<job_id>/retry", methods=["POST"])
