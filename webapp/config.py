@@ -120,6 +120,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # the request that asks for it (tests).
         "JOBS_DIR": str(instance / "jobs"),
         "JOBS_QUEUE": str(instance / "queue.db"),
+        # The queue's name in Redis: apps sharing one Redis with other things keep apart.
+        "JOBS_QUEUE_NAME": os.environ.get("SPECIALFUND_JOBS_QUEUE_NAME", "").strip()
+        or "specialfund",
         "JOBS_IMMEDIATE": os.environ.get("SPECIALFUND_JOBS_IMMEDIATE", "0").strip() == "1",
         "JOBS_KEEP_DAYS": _whole_number("SPECIALFUND_JOBS_KEEP_DAYS", 7),
         "REDIS_URL": os.environ.get("REDIS_URL", "").strip(),

@@ -48,7 +48,7 @@ class Queue:
 def make_huey(config: dict[str, Any]) -> Huey:
     """The huey of this configuration: Redis when ``REDIS_URL`` names one, else SQLite in
     the instance folder. No results are kept: a job's row is its result."""
-    common: dict[str, Any] = {"name": "specialfund", "results": False,
+    common: dict[str, Any] = {"name": str(config["JOBS_QUEUE_NAME"]), "results": False,
                               "immediate": bool(config["JOBS_IMMEDIATE"])}
     if config["REDIS_URL"]:
         return RedisHuey(url=str(config["REDIS_URL"]), **common)
