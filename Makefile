@@ -70,7 +70,7 @@ KEYWORDS := -k _ -k gettext -k N_ -k InvalidInput:1 -k NotFound:1 -k Conflict:1 
 	-k Violation:2 -k clean_text:2 -k lazy_gettext -k ApiProblem:3 -k ConfigurationError:1
 translations: setup
 	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg $(KEYWORDS) \
-		-o core/translations/messages.pot core audit people ledger grants reports webapp
+		-o core/translations/messages.pot core audit people ledger grants reports jobs webapp
 	$(BIN)/pybabel update --no-fuzzy-matching -i core/translations/messages.pot \
 		-d core/translations -l zh_CN
 
