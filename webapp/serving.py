@@ -55,6 +55,8 @@ def run_command(info: ScriptInfo, host: str, port: int, reload: bool, worker: bo
         logging.getLogger("huey").setLevel(logging.INFO)
         consumer = queue.consumer(app, workers=1, embedded=True)
         consumer.start()
+        storage = "Redis" if app.config["REDIS_URL"] else app.config["JOBS_QUEUE"]
+        click.echo(f" * Job worker: one thread, queue in {storage}")
     try:
         run_simple(host, port, app, use_reloader=reload, use_debugger=False, threaded=True,
                    request_handler=QuietRequestHandler)

@@ -301,3 +301,65 @@ def test_a_worker_makes_the_pdf_while_pages_keep_answering(world, worker_app, ap
     made = fetch(client, url + "/file")
     assert made.data.startswith(b"%PDF")
     assert "审计日志摘录" in pdf_text(made.data, tmp_path)
+
+
+@pytest.mark.slow  # a process of its own, loading the app and WeasyPrint
+def test_the_worker_command_makes_the_queued_jobs(world, database_url, instance_folder,
+                                                  tmp_path):
+    """``specialfund worker``, a process of its own, makes what the app queued on the
+    SQLite queue in the instance folder; SIGINT stops it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    app = create_app({"DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False,
+                      "WTF_CSRF_ENABLED": False, "JOBS_IMMEDIATE": False})
+    client = app.test_client()
+    assert client.post("/login", data={"username": "aud", "password": PASSWORD}) \
+        .status_code == 302
+    url = ask(client, {"fund": "YJQ", "report": "beancount"})
+    assert 'data-state="queued"' in client.get(url).get_data(as_text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from webapp.cli import main; main()", "worker", "-w", "1"],
+        env={**os.environ, "DATABASE_URL": database_url}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while 'data-state="done"' not in client.get(url).get_data(as_text=True):
+            assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+            assert time.monotonic() < deadline, "the worker never made the job"
+            time.sleep(0.3)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, output
+    assert "Traceback" not in output
+    assert fetch(client, url + "/file").data.startswith(b"PK")
+    db.dispose_all()
+
+
+def test_a_job_whose_worker_stopped_can_be_retried(world, login, factory):
+    client = login("aud")
+    url = ask(client)
+    job_id = url.rsplit("/", 1)[1]
+    with transaction(factory) as session:  # as if the worker was killed an hour ago
+        job = session.get(Job, job_id)
+        job.state, job.result_sha256, job.result_path = "running", None, None
+        job.started_at = job.started_at - runner.STALLED_AFTER - runner.dt.timedelta(minutes=1)
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-state="running"' in page and f'action="{url}/retry"' in page
+    assert client.post(url + "/retry").status_code == 303
+    assert 'data-state="done"' in client.get(url).get_data(as_text=True)
+
+
+def test_old_jobs_and_their_files_are_deleted(world, login, factory, app):
+    client = login("aud")
+    url = ask(client)
+    folder = Path(app.config["JOBS_DIR"])
+    (path,) = folder.glob(f"{url.rsplit('/', 1)[1]}.*")
+    with transaction(factory) as session:
+        later = runner.clock.now() + runner.dt.timedelta(seconds=1)
+        assert runner.purge_jobs(session, folder, later) == 1
+    assert not path.exists()
+    assert client.get(url).status_code == 404
