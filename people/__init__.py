@@ -2,7 +2,7 @@
 signed-in sessions -- and the first answer to each API request that moves money.
 
 People are domain, not web. This package sits below ``ledger`` and ``grants`` in the order
-of imports (webapp -> migrations -> reports -> grants -> ledger -> people -> audit -> core),
+of imports (webapp -> migrations -> jobs -> reports -> grants -> ledger -> people -> audit -> core),
 and its tables below theirs: a project names the user who submitted it, an allocation
 proposal the finance user who proposed it, so ``users`` must be something they may point
 down at. The web layer only signs people in (flask-login's user loader, the session
