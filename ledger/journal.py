@@ -335,7 +335,7 @@ def post_entry(
                            receipt=receipt_no, seq=taken)
 
     written = [(a, amount) for a, amount in lines if amount != 0]
-    row = {
+    row: dict[str, Any] = {
         "fund_id": fund.id,
         "seq": fund.entry_count + 1,
         "date": date,
@@ -410,5 +410,6 @@ def entries_page(session: Session, fund: Fund, *, first: dt.date | None = None,
         stmt = stmt.where(JournalEntry.date >= first)
     if last is not None:
         stmt = stmt.where(JournalEntry.date <= last)
-    rows = [(entry, seq) for entry, seq in session.execute(stmt)]
+    rows: list[tuple[JournalEntry, int | None]] = [
+        (entry, seq) for entry, seq in session.execute(stmt)]
     return rows[:per_page], len(rows) > per_page
