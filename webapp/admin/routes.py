@@ -61,7 +61,7 @@ def users():
     people = db.session.execute(
         select(User).where(User.jurisdiction_id.in_([f.id for f in funds]))
         .order_by(User.jurisdiction_id, User.role, User.username)).scalars().all()
-    parties = {}
+    parties: dict[int, list[str]] = {}
     for row in db.session.execute(select(RelatedParty).where(
             RelatedParty.user_id.in_([u.id for u in people]))).scalars():
         parties.setdefault(row.user_id, []).append(row.party)
@@ -118,6 +118,7 @@ def funds():
     form = FundForm()
     status = 200
     if funds[0].level == "city" and form.validate_on_submit():
+        assert form.opened_on.data is not None  # DataRequired
         try:
             fund = add_fund(db.session, current_actor(), code=form.code.data or "",
                             name_zh=form.name_zh.data or "", name_en=form.name_en.data or "",

@@ -47,17 +47,20 @@ def load_user(user_id: str) -> User | None:
     past its lifetime; checked on every request, and nothing is written to the database."""
     row = sessions.find_session(db.session, session.get(SESSION_KEY))
     if row is None or str(row.user_id) != user_id:
-        return _signed_out(gettext("Your session has ended. Please sign in again."))
+        _signed_out(gettext("Your session has ended. Please sign in again."))
+        return None
     seen = session.get(LAST_USED)
     idle = dt.timedelta(minutes=int(current_app.config["IDLE_MINUTES"]))
     why = sessions.closed_because(
         row, idle=idle, lifetime=current_app.permanent_session_lifetime,
         last_used=dt.datetime.fromtimestamp(seen, clock.CST) if isinstance(seen, int) else None)
     if why == "idle":
-        return _signed_out(gettext("You were signed out after {n} minutes without activity. "
-                                   "Please sign in again.", n=idle // dt.timedelta(minutes=1)))
+        _signed_out(gettext("You were signed out after {n} minutes without activity. "
+                            "Please sign in again.", n=idle // dt.timedelta(minutes=1)))
+        return None
     if why is not None:
-        return _signed_out(gettext("Your session has ended. Please sign in again."))
+        _signed_out(gettext("Your session has ended. Please sign in again."))
+        return None
     session[LAST_USED] = int(clock.now().timestamp())
     g.user_session = row
     return row.user

@@ -72,6 +72,7 @@ def post_treasury(code: str):
     form = TreasuryForm()
     if not form.validate_on_submit():
         raise refusal(form)
+    assert form.date.data is not None  # DataRequired
     post = events.post_seed if form.kind.data == "seed" else events.post_top_up
     entry = post(db.session, current_actor(), fund.code, date=form.date.data,
                  amount=form.amount.data, doc_no=form.doc_no.data or "")
@@ -142,6 +143,7 @@ def record_donation(code: str):
     form = _donation_form(fund)
     if not form.validate_on_submit():
         raise refusal(form)
+    assert form.date.data is not None  # DataRequired
     receipt = donations.record_donation(
         db.session, current_actor(), fund.code, donor_id=int(form.donor_id.data or 0),
         date=form.date.data, amount=form.amount.data, purpose=form.purpose.data or None)

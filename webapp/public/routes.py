@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -111,7 +112,8 @@ def _page_urls(code: str, year: int, pages: dict[str, int]) -> dict[str, str]:
     urls = {}
     for name in pages:
         for step, label in ((-1, "prev"), (1, "next")):
-            args = {f"{n}_page": p + step if n == name else p for n, p in pages.items()}
+            args: dict[str, Any] = {f"{n}_page": p + step if n == name else p
+                                    for n, p in pages.items()}
             urls[f"{name}_{label}"] = url_for(
                 "public.fund", code=code, year=year, _anchor=name,
                 **{key: value for key, value in args.items() if value > 1})
