@@ -80,4 +80,4 @@ bench: setup
 	$(BIN)/python -m bench.ledger_bench
 
 clean:
-	rm -rf $(VENV) instance build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) instance build *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis
