@@ -74,8 +74,9 @@ def record(
     conn = session.connection()
     head = conn.execute(_READ_HEAD).first()
     last_id, last_hash = head if head is not None else (0, GENESIS)
+    record_id: int = last_id + 1
     row = {
-        "id": last_id + 1,
+        "id": record_id,
         "at": clock.now().isoformat(timespec="microseconds"),
         "actor": actor.name,
         "role": actor.role,
@@ -91,10 +92,10 @@ def record(
     digest = chain_hash(last_hash, row)
     conn.execute(_INSERT_RECORD, {"fund": None, **row, "prev_hash": last_hash, "hash": digest})
     if head is None:
-        conn.execute(_INSERT_HEAD, {"id": 1, "last_id": row["id"], "last_hash": digest})
+        conn.execute(_INSERT_HEAD, {"id": 1, "last_id": record_id, "last_hash": digest})
     else:
-        conn.execute(_MOVE_HEAD, {"b_last_id": row["id"], "b_last_hash": digest})
-    return row["id"], digest
+        conn.execute(_MOVE_HEAD, {"b_last_id": record_id, "b_last_hash": digest})
+    return record_id, digest
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ def migrating(engine: Engine) -> Iterator[Connection]:
         # Outside any transaction (SQLite ignores the pragma inside one), straight on the
         # driver's connection: a statement through SQLAlchemy would begin one first.
         if sqlite:
+            # An open connection always has its driver's (typed Optional, hence the ignores).
             connection.connection.driver_connection.execute(  # type: ignore[union-attr]
                 "PRAGMA foreign_keys = OFF")
         try:

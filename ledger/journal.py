@@ -376,7 +376,7 @@ def _write_entry(session: Session, actor: Actor, fund: Fund, entry: _Entry,
     costs several times more than the SQL itself.
     """
     conn = session.connection()
-    row = {
+    row: dict[str, Any] = {
         "fund_id": fund.id,
         "seq": fund.entry_count + 1,
         "date": entry.date,
@@ -453,5 +453,6 @@ def entries_page(session: Session, fund: Fund, *, first: dt.date | None = None,
         stmt = stmt.where(JournalEntry.date >= first)
     if last is not None:
         stmt = stmt.where(JournalEntry.date <= last)
-    rows = [(entry, seq) for entry, seq in session.execute(stmt)]
+    rows: list[tuple[JournalEntry, int | None]] = [
+        (entry, seq) for entry, seq in session.execute(stmt)]
     return rows[:per_page], len(rows) > per_page

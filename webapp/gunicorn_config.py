@@ -14,7 +14,9 @@ import gunicorn.http.wsgi
 
 from webapp.serving import SERVER_NAME
 
-gunicorn.SERVER = gunicorn.SERVER_SOFTWARE = SERVER_NAME
+# Replacing these is the point of this file: they are Final in gunicorn's stubs, and
+# gunicorn.http.wsgi's own copies are not in the stubs at all.
+gunicorn.SERVER = gunicorn.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[misc]
 gunicorn.http.wsgi.SERVER = gunicorn.http.wsgi.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
 
 bind = "127.0.0.1:8000"

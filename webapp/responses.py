@@ -106,6 +106,7 @@ def _cache_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops > 0:
+        # Wrapping the WSGI app is how Flask's documentation installs ProxyFix.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.before_request(_answer_unchanged)
     app.after_request(_cache_headers)

@@ -65,14 +65,14 @@ def _chosen(funds: list[Fund]) -> list[Fund]:
 
 @bp.route("/")
 @roles_required(*ROLES)
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render_template("downloads/index.html", funds=_funds(), reports=REPORTS,
                            formats=FORMATS, year=clock.today().year - 1)
 
 
 @bp.route("/file")
 @roles_required(*ROLES)
-def file():  # type: ignore[no-untyped-def]
+def file():
     funds = _chosen(_funds())
     kind = request.args.get("report", "")
     if kind == "beancount":
