@@ -36,6 +36,7 @@ from webapp.i18n import CATEGORY_LABELS
 from webapp.public.page_cache import UNREAD, PageCache, Rendered
 from webapp.published import published_path
 from webapp.reading import MAX_PAGE, query_int
+from webapp.responses import public_version_now
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -58,12 +59,12 @@ def _cache() -> PageCache:
 
 
 def _page_of(key: tuple[Hashable, ...], render: Callable[[], Rendered]) -> str:
-    """A page whose content is kept until anything changes (``page_cache``); the
+    """A page whose content is kept until what it shows changes (``page_cache``); the
     surrounding layout, which carries the visitor's own language form, is not kept."""
-    # The chain's head as webapp.responses read it for the page's ETag, in this session.
-    head = g.get("public_audit_head", UNREAD)
-    title, body = _cache().get(db.session, (*key, str(get_locale()), clock.today()), render,
-                               head=head)
+    # The version as webapp.responses read it for the page's ETag, in this session.
+    title, body = _cache().get((*key, str(get_locale()), clock.today()), render,
+                               read_version=lambda: public_version_now()[0],
+                               version=g.get("public_version", UNREAD))
     return render_template("public/page.html", title=title, body=Markup(body))  # noqa: S704
 
 
