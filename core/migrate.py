@@ -6,11 +6,14 @@ sit above the domain in the order of imports, so nothing here imports them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 
@@ -60,3 +63,18 @@ def downgrade(engine: Engine, script_location: str, revision: str) -> None:
     with migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+@functools.cache
+def _script_heads(script_location: str) -> frozenset[str]:
+    # Parsing every migration file costs tens of milliseconds; the scripts of a running
+    # process do not change.
+    return frozenset(ScriptDirectory.from_config(alembic_config(script_location)).get_heads())
+
+
+def is_current(engine: Engine, script_location: str) -> bool:
+    """Whether the database's schema is the newest the scripts know (``specialfund init``
+    has run since the code was installed). Reads one row; changes nothing."""
+    with engine.connect() as connection:
+        applied = frozenset(MigrationContext.configure(connection).get_current_heads())
+    return applied == _script_heads(script_location)
