@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 
@@ -59,3 +60,8 @@ def downgrade(engine: Engine, script_location: str, revision: str) -> None:
     with migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def head_revision(script_location: str) -> str | None:
+    """The newest revision of the scripts: the schema this code works on."""
+    return ScriptDirectory.from_config(alembic_config(script_location)).get_current_head()
