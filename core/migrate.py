@@ -78,3 +78,8 @@ def is_current(engine: Engine, script_location: str) -> bool:
     with engine.connect() as connection:
         applied = frozenset(MigrationContext.configure(connection).get_current_heads())
     return applied == _script_heads(script_location)
+
+
+def head_revision(script_location: str) -> str | None:
+    """The newest revision of the scripts: the schema this code works on."""
+    return ScriptDirectory.from_config(alembic_config(script_location)).get_current_head()
