@@ -57,11 +57,11 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler[IO[str]]):
     """Writes to whatever ``sys.stderr`` is at the moment (as logging's last resort does),
     so replacing it -- a test capturing it, a daemon redirecting it -- loses no line."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> IO[str]:
         return sys.stderr
 

@@ -115,7 +115,7 @@ class _Scrape:
 
 def metrics_page() -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return Response(generate_latest(_Scrape(app)), content_type=CONTENT_TYPE_LATEST)  # type: ignore[arg-type]
+    return Response(generate_latest(_Scrape(app)), content_type=CONTENT_TYPE_LATEST)
 
 
 def init_app(app: Flask) -> None:
