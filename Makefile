@@ -1,6 +1,6 @@
 # Special Fund — the two commands of the README, and a few more.
 #   make run      set up, create the embedded SQLite database with demo data, serve the app
-#   make test     set up, lint, run the suite on SQLite, then on PostgreSQL if
+#   make test     set up, lint (ruff, mypy), run the suite on SQLite, then on PostgreSQL if
 #                 TEST_DATABASE_URL names one (.ci/run sets it)
 #   make system   install what Debian must provide when missing: Chromium (browser test),
 #                 CJK fonts and Pango (PDFs), poppler-utils (PDF tests)
@@ -38,8 +38,10 @@ run: setup system
 	@echo
 	SESSION_COOKIE_SECURE=0 $(BIN)/specialfund run --host $(HOST) --port $(PORT)
 
+# ruff for style and bugs, mypy for types (strict in the domain packages; pyproject.toml)
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The browser test drives Debian's Chromium through Playwright (which cannot
 # download its own browsers here); Chinese needs a CJK font to render at all;
@@ -78,4 +80,4 @@ bench: setup
 	$(BIN)/python -m bench.ledger_bench
 
 clean:
-	rm -rf $(VENV) instance build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) instance build *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
-from audit.models import AuditHead, AuditRecord
+from audit.models import AuditHead, AuditRecord, PublicVersion
 from core import clock
 from core.actors import Actor
 from core.hashing import GENESIS, canonical_json, chain_hash
@@ -27,6 +29,21 @@ _INSERT_RECORD = insert(AuditRecord.__table__)
 _INSERT_HEAD = insert(_HEAD)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
     last_id=bindparam("b_last_id"), last_hash=bindparam("b_last_hash"))
+
+# Actions the public site never shows: they leave every public page as it was.
+PRIVATE_ACTIONS = ("user.", "api-token.", "keys.", "beneficiary.")
+_VERSIONS = PublicVersion.__table__
+
+
+def _count_change(dialect: str) -> Executable:
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_for(_VERSIONS).values(version=1)
+    return stmt.on_conflict_do_update(
+        index_elements=[_VERSIONS.c.fund],
+        set_={"version": _VERSIONS.c.version + 1, "changed_at": stmt.excluded.changed_at})
+
+
+_COUNT_CHANGE = {name: _count_change(name) for name in ("postgresql", "sqlite")}
 
 
 class _Default(enum.Enum):
@@ -74,8 +91,9 @@ def record(
     conn = session.connection()
     head = conn.execute(_READ_HEAD).first()
     last_id, last_hash = head if head is not None else (0, GENESIS)
+    record_id: int = last_id + 1
     row = {
-        "id": last_id + 1,
+        "id": record_id,
         "at": clock.now().isoformat(timespec="microseconds"),
         "actor": actor.name,
         "role": actor.role,
@@ -91,10 +109,13 @@ def record(
     digest = chain_hash(last_hash, row)
     conn.execute(_INSERT_RECORD, {"fund": None, **row, "prev_hash": last_hash, "hash": digest})
     if head is None:
-        conn.execute(_INSERT_HEAD, {"id": 1, "last_id": row["id"], "last_hash": digest})
+        conn.execute(_INSERT_HEAD, {"id": 1, "last_id": record_id, "last_hash": digest})
     else:
-        conn.execute(_MOVE_HEAD, {"b_last_id": row["id"], "b_last_hash": digest})
-    return row["id"], digest
+        conn.execute(_MOVE_HEAD, {"b_last_id": record_id, "b_last_hash": digest})
+    if not action.startswith(PRIVATE_ACTIONS):
+        conn.execute(_COUNT_CHANGE[conn.dialect.name],
+                     {"fund": owner or "", "changed_at": row["at"]})
+    return record_id, digest
 
 
 @dataclass(frozen=True)

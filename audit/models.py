@@ -61,3 +61,16 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PublicVersion(Base):
+    """How often what the public site shows of one fund has changed ("" for actions of
+    no fund). ``record`` counts every action except those the public never sees (sign-ins,
+    users, tokens, keys, the children's list), so a public page can be kept for as long as
+    the counts of the funds it shows stay the same."""
+
+    __tablename__ = "public_versions"
+
+    fund: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[str] = mapped_column(String(40))  # ISO 8601, as the audit record's

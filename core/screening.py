@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import InvalidInput
 from core.i18n import gettext
@@ -141,9 +141,9 @@ def contains_name(protector: Protector, names: Mapping[int, set[str]], text: str
     return False
 
 
-def keep_protector(factory: object, protector: Protector) -> None:
+def keep_protector(factory: sessionmaker[Session], protector: Protector) -> None:
     """Give every session of a ``sessionmaker`` the keys (``Session.info``)."""
-    factory.configure(info={PROTECTOR: protector})  # type: ignore[attr-defined]
+    factory.configure(info={PROTECTOR: protector})
 
 
 def session_protector(session: Session) -> Protector | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -55,7 +56,7 @@ def waiting_for(session: Session, actor: Actor) -> list[Waiting]:
     return found
 
 
-def _items(project: Project, actor: Actor, today: object) -> list[Waiting]:
+def _items(project: Project, actor: Actor, today: dt.date) -> list[Waiting]:
     state = State(project.state)
     items: list[Waiting] = []
     if state in (State.DRAFT, State.RETURNED):
@@ -72,7 +73,7 @@ def _items(project: Project, actor: Actor, today: object) -> list[Waiting]:
     return items + _tranche_and_report_items(project, state, today)
 
 
-def _tranche_and_report_items(project: Project, state: State, today: object) -> list[Waiting]:
+def _tranche_and_report_items(project: Project, state: State, today: dt.date) -> list[Waiting]:
     items: list[Waiting] = []
     accepted_progress = any(r.kind == "progress" and r.state == "accepted"
                             for r in project.reports)

@@ -6,6 +6,7 @@ compared by user id: a name proves nobody."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from ledger.journal import find_fund
 
 
 def propose(session: Session, actor: Actor, fund_code: str, *,
-            amounts: dict[str, object], doc_no: str | None = None,
+            amounts: Mapping[str, object], doc_no: str | None = None,
             note: str | None = None) -> AllocationProposal:
     if actor.role != "finance" or actor.user_id is None:
         raise PermissionDenied("Only finance users allocate money to purposes.")

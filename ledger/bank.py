@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, exists, func, insert, select
 from sqlalchemy.orm import Session
@@ -379,7 +379,7 @@ class _Candidate:
     bank_ref: str | None
 
 
-def _bank_effects() -> Select[tuple[int, Decimal]]:
+def _bank_effects() -> Select[int, Decimal]:
     """(entry id, net on Assets:Fund:*) of entries, to narrow with ``where``."""
     return (select(Posting.entry_id, func.sum(Posting.amount).label("net"))
             .join(Account, Account.id == Posting.account_id)
@@ -606,6 +606,13 @@ def book_line(session: Session, actor: Actor, fund_code: str, line_id: int,
     return entry
 
 
+class _DayLine(NamedTuple):
+    amount: Decimal
+    balance: Decimal
+    statement_id: int
+    line_no: int
+
+
 def bank_balance(session: Session, fund: Fund, as_of: dt.date) -> Decimal | None:
     """The account's balance at the end of ``as_of`` as the bank states it: the running
     balance after the last line on or before that day; None without balances."""
@@ -613,10 +620,12 @@ def bank_balance(session: Session, fund: Fund, as_of: dt.date) -> Decimal | None
         BankLine.fund_id == fund.id, BankLine.date <= as_of)).scalar_one_or_none()
     if day is None:
         return None
-    lines = list(session.execute(
+    rows = session.execute(
         select(BankLine.amount, BankLine.balance, BankLine.statement_id, BankLine.line_no)
-        .where(BankLine.fund_id == fund.id, BankLine.date == day)))
-    if any(line.balance is None for line in lines):
+        .where(BankLine.fund_id == fund.id, BankLine.date == day)).all()
+    lines = [_DayLine(amount, balance, statement_id, line_no)
+             for amount, balance, statement_id, line_no in rows if balance is not None]
+    if len(lines) < len(rows):  # a line without a balance: the day's closing is unknown
         return None
     if len(lines) == 1:
         return lines[0].balance

@@ -264,7 +264,9 @@ def realize(entries: list[Any]) -> tuple[dict[str, Decimal], dict[str, dict[str,
             continue
         grants = [link for link in entry.links if link.startswith("grant-")]
         for posting in entry.postings:
-            number = posting.units.number
+            units = posting.units
+            assert units is not None and units.number is not None  # booked: every amount known
+            number = units.number
             totals[posting.account] = totals.get(posting.account, Decimal(0)) + number
             for grant in grants:
                 account_totals = by_grant.setdefault(grant, {})

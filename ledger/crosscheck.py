@@ -264,7 +264,7 @@ def check_period_heads(session: Session, fund: Fund, hashes: Mapping[int, str]) 
     closes = list(session.execute(
         select(PeriodClose).where(PeriodClose.fund_id == fund.id)
         .order_by(PeriodClose.period_end)).scalars())
-    records = {}
+    records: dict[str, AuditRecord] = {}
     for record in session.execute(
             select(AuditRecord).where(AuditRecord.action == CLOSE_ACTION,
                                       AuditRecord.subject_type == "fund",
@@ -272,8 +272,8 @@ def check_period_heads(session: Session, fund: Fund, hashes: Mapping[int, str]) 
             .order_by(AuditRecord.id)).scalars():
         records[str(_after(record.after).get("period"))] = record
     for close in closes:
-        record = records.pop(close.period, None)
-        if record is None:
+        sealed = records.pop(close.period, None)
+        if sealed is None:
             problems.append(gettext("period {period} of fund {fund} is closed, but the audit "
                                     "log has no record of its close", period=close.period,
                                     fund=fund.code))
@@ -283,16 +283,16 @@ def check_period_heads(session: Session, fund: Fund, hashes: Mapping[int, str]) 
                                         hashes)
         if problem:
             problems.append(problem)
-        if record is None or (record.id, record.hash) != (close.audit_id, close.audit_hash):
+        if sealed is None or (sealed.id, sealed.hash) != (close.audit_id, close.audit_hash):
             problems.append(gettext(
                 "period {period} was sealed by audit record #{id} (hash {hash}), which is no "
                 "longer in the audit log", period=close.period, id=close.audit_id,
                 hash=short(close.audit_hash)))
-        elif _after(record.after).get("journal_head") != {"seq": close.journal_seq,
+        elif _after(sealed.after).get("journal_head") != {"seq": close.journal_seq,
                                                            "hash": close.journal_hash}:
             problems.append(gettext(
                 "audit record #{id} and the close of period {period} name different journal "
-                "heads", id=record.id, period=close.period))
+                "heads", id=sealed.id, period=close.period))
     for period, record in records.items():
         problems.append(gettext("audit record #{id} closed period {period} of fund {fund}, "
                                 "but the fund has no such closed period", id=record.id,

@@ -146,9 +146,9 @@ def _fund_history(session: Session, fund: Fund, code: str, seed: Decimal, start:
                 bank_ref=f"SXF{days[25]:%Y%m%d}")))
         if month_hook:
             agenda.extend(month_hook(fund, days))
-        for day, _order, action in sorted(agenda, key=lambda item: (item[0], item[1])):
+        for when, _order, action in sorted(agenda, key=lambda item: (item[0], item[1])):
             # Each event happens on its day: receipts, audit records and timestamps agree.
-            with clock.frozen_at(dt.datetime(day.year, day.month, day.day, 10,
+            with clock.frozen_at(dt.datetime(when.year, when.month, when.day, 10,
                                              tzinfo=clock.CST)):
                 action()
 

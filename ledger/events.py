@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -253,7 +254,8 @@ def post_reversal(session: Session, actor: Actor, fund_code: str, *, seq: int, d
     )
 
 
-EVENTS = {
+# Each takes (session, actor, fund_code) and its own keyword arguments.
+EVENTS: dict[str, Callable[..., PostedEntry]] = {
     "seed": post_seed,
     "top-up": post_top_up,
     "donation": post_donation,

@@ -270,6 +270,12 @@ class PostedEntry:
     hash: str
 
 
+# Told of every entry just written -- flushed, not yet committed -- with its session, so
+# an outer layer (the web shell's metrics) may count what its commits keep without the
+# ledger knowing of it. A listener must not touch the database or raise.
+ENTRY_WRITTEN: list[Callable[[Session, PostedEntry], None]] = []
+
+
 def post_entry(
     session: Session,
     actor: Actor,
@@ -294,8 +300,11 @@ def post_entry(
     accounts = _check_entry(session, fund, entry)
     if receipt_no is not None:
         receipt_no = _free_receipt_no(session, fund, receipt_no)
-    return _write_entry(session, actor, fund, entry, accounts, receipt_no=receipt_no,
-                        reverses=reverses, reason=reason)
+    posted = _write_entry(session, actor, fund, entry, accounts, receipt_no=receipt_no,
+                          reverses=reverses, reason=reason)
+    for listener in ENTRY_WRITTEN:
+        listener(session, posted)
+    return posted
 
 
 @dataclass(frozen=True)
@@ -376,7 +385,7 @@ def _write_entry(session: Session, actor: Actor, fund: Fund, entry: _Entry,
     costs several times more than the SQL itself.
     """
     conn = session.connection()
-    row = {
+    row: dict[str, Any] = {
         "fund_id": fund.id,
         "seq": fund.entry_count + 1,
         "date": entry.date,
@@ -453,5 +462,6 @@ def entries_page(session: Session, fund: Fund, *, first: dt.date | None = None,
         stmt = stmt.where(JournalEntry.date >= first)
     if last is not None:
         stmt = stmt.where(JournalEntry.date <= last)
-    rows = [(entry, seq) for entry, seq in session.execute(stmt)]
+    rows: list[tuple[JournalEntry, int | None]] = [
+        (entry, seq) for entry, seq in session.execute(stmt)]
     return rows[:per_page], len(rows) > per_page

@@ -4,6 +4,7 @@ and the answers kept for repeated API requests."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,7 +13,8 @@ from core.actors import ROLES, Actor
 from core.db import Base, Timestamp
 from core.i18n import Bilingual
 
-LEVELS = ("city", "county")
+Level = Literal["city", "county"]
+LEVELS: tuple[Level, ...] = ("city", "county")
 
 # Why a session ended: signed out, the password changed, the user deactivated, or
 # another sign-in in the same browser. Idle and expired sessions end without a write.
@@ -32,7 +34,7 @@ class Jurisdiction(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name_zh: Mapped[str] = mapped_column(String(80))
     name_en: Mapped[str] = mapped_column(String(120))
-    level: Mapped[str] = mapped_column(String(10))
+    level: Mapped[Level] = mapped_column(String(10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
 
     # A fund may stand for its jurisdiction here (``Fund`` extends it); loaded again, the

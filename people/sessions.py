@@ -81,4 +81,4 @@ def end_sessions_of(session: Session, user: User, reason: str) -> int:
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
         .values(ended_at=clock.now(), end_reason=reason)
         .execution_options(synchronize_session="fetch"))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # DML answers a CursorResult

@@ -93,7 +93,7 @@ def _open(chart_id: str, width: float, height: float, title: str, desc: str,
     ]
 
 
-def _legend(names: Sequence[str], x: float, y: float, width: float) -> tuple[list[str], float]:
+def _legend(names: Sequence[str], x: float, y: float, width: float) -> tuple[list[str], int]:
     """Swatches and names, wrapping to new rows; the parts and the height used."""
     parts: list[str] = []
     left, row = x, 0

@@ -295,12 +295,12 @@ def _duplicate_children(session: Session, fund: Fund, when: Period,
     found = []
     for (a, b), count in sorted(pairs.items()):
         if a in hidden or b in hidden:
-            ref, other = (b, a) if a in hidden else (a, b)
+            ref, theirs = (b, a) if a in hidden else (a, b)
             found.append(Flag(
                 "duplicate_beneficiary", "high",
                 N_("{ref} and a project of {fund}, which you may not read, aid {count} of "
                    "the same children for the same purpose."),
-                {"ref": ref, "fund": names[hidden[other]], "count": count},
+                {"ref": ref, "fund": names[hidden[theirs]], "count": count},
                 (f"project:{ref}",)))
         else:
             found.append(Flag("duplicate_beneficiary", "high",

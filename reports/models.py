@@ -174,7 +174,7 @@ class Withdrawal(Base):
     fund: Mapped[Fund] = relationship(lazy="joined", innerjoin=True)
 
 
-def withdrawn_targets(kind: str) -> Select[tuple[int]]:
+def withdrawn_targets(kind: str) -> Select[int]:
     """The ids of the items of this kind withdrawn from public view (confirmed)."""
     return select(Withdrawal.target_id).where(Withdrawal.kind == kind,
                                               Withdrawal.state == "confirmed")

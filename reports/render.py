@@ -109,7 +109,7 @@ def _put(sheet: Any, row: int, col: int, column: Column, value: Any, bold: bool)
 def to_xlsx(table: Table, provenance: Provenance | None = None) -> bytes:
     """The table as an Excel workbook; the provenance, when given, on a second sheet."""
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # the active sheet of a new workbook
     sheet.title = _sheet_title(table.title)
     xlsx_text(sheet.cell(row=1, column=1), table.title).font = Font(bold=True, size=14)
     if table.subtitle:
@@ -134,7 +134,7 @@ def to_xlsx(table: Table, provenance: Provenance | None = None) -> bytes:
         line += 1
         for index, column in enumerate(table.columns, start=1):
             _put(sheet, line, index, column, table.totals.get(column.key), True)
-    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=1)
+    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=1).coordinate
     if table.notes:
         line += 2
         sheet.cell(row=line, column=1, value="说明").font = Font(bold=True)

@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 from webapp import config as app_config
-from webapp import errors, i18n, limits, queue, reading, responses
+from webapp import errors, i18n, limits, logs, queue, reading, responses
 from webapp.boundary import SpecialFundApp
 from webapp.extensions import csrf, db, login_manager
 
@@ -26,11 +26,18 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
 
     # The pages load with the first app built, not with ``import webapp``: the console's
     # help and ``keys generate`` run without an app, and the pages bring the reports
-    # and WeasyPrint, a second to load.
+    # and WeasyPrint, a second to load (health and metrics: Alembic, Redis, Prometheus).
+    from webapp import health, metrics  # noqa: PLC0415
     from webapp.blueprints import BLUEPRINTS, api_bp  # noqa: PLC0415 - loads every page
 
+    logs.init_app(app)  # first: every later line of a request carries its id
     db.init_app(app)
     queue.init_app(app)  # after the database: its tasks use its sessions
+    metrics.init_app(app)
+    metrics.add_gauge(app, "specialfund_queue_depth", "Jobs waiting for the worker",
+                      lambda: queue.depth(app))
+    health.init_app(app)  # no sign-in, no rate limit, no cookie
+    health.add_check(app, "queue", queue.depth)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -46,7 +53,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     responses.init_app(app)
 
     @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

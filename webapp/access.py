@@ -32,6 +32,7 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
                 abort(403)
             return view(*args, **kwargs)
 
+        # The roles, on the view for whoever inspects it; mypy's Callable takes no attributes.
         wrapper.allowed_roles = roles  # type: ignore[attr-defined]
         return wrapper
 

@@ -1,7 +1,7 @@
 """The ``specialfund`` console command: set-up, funds, users and tokens, postings,
 donations and receipts, the bank account, balances, export, verify, period close, audit,
-keys and demo data. Its commands are defined in ``webapp.commands`` and its siblings and
-added here, each group by name; what they share is ``webapp.console``.
+keys, demo data, backup and restore. Its commands are defined in ``webapp.commands`` and
+its siblings and added here, each group by name; what they share is ``webapp.console``.
 
 Every command runs in one transaction: it commits when the command succeeds and
 rolls back entirely when it fails, and prints what it did only once committed. Errors
@@ -24,7 +24,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.errors import DomainError
 from core.i18n import gettext as _
 from core.i18n import set_locale
-from webapp import bank_commands, commands, create_app, key_commands, money_commands, serving
+from webapp import (
+    backup_commands,
+    bank_commands,
+    commands,
+    create_app,
+    key_commands,
+    money_commands,
+    serving,
+)
 from webapp.console import user_option
 from webapp.extensions import db
 
@@ -54,6 +62,7 @@ for command in (
     money_commands.donor_group, money_commands.receipt_group, money_commands.donation_return,
     money_commands.topup_group, money_commands.allocation_group,
     money_commands.reconcile_command, bank_commands.bank_group, key_commands.keys_group,
+    backup_commands.backup_command, backup_commands.restore_command,
     serving.run_command,  # in place of Flask's own ``run``
     serving.worker_command,
 ):

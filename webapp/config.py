@@ -157,4 +157,30 @@ def from_environment(instance_path: str) -> dict[str, object]:
         or "5 per 15 minutes",
         "RATE_LIMIT_API": os.environ.get("SPECIALFUND_LIMIT_API") or "300 per minute",
         "RATE_LIMIT_PUBLIC": os.environ.get("SPECIALFUND_LIMIT_PUBLIC") or "120 per minute",
+        # Logs (webapp.logs): one JSON object a line outside local development.
+        "LOG_FORMAT": _log_format(),
+        "LOG_LEVEL": _log_level(),
+        # Prometheus metrics at /metrics (webapp.metrics): off unless asked for.
+        "METRICS": os.environ.get("SPECIALFUND_METRICS", "0").strip() == "1",
     }
+
+
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_format() -> str:
+    value = os.environ.get("SPECIALFUND_LOG_FORMAT", "").strip().lower()
+    if not value:
+        return "text" if is_development() else "json"
+    if value not in LOG_FORMATS:
+        raise ConfigurationError("{name} is “json” or “text”.", name="SPECIALFUND_LOG_FORMAT")
+    return value
+
+
+def _log_level() -> str:
+    value = os.environ.get("SPECIALFUND_LOG_LEVEL", "").strip().upper() or "INFO"
+    if value not in LOG_LEVELS:
+        raise ConfigurationError("{name} is DEBUG, INFO, WARNING or ERROR.",
+                                 name="SPECIALFUND_LOG_LEVEL")
+    return value

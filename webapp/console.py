@@ -81,7 +81,7 @@ def prove(claim: str | None = None, *, by_token: bool = True) -> int | None:
     ``--user`` was given. Returns the proven user's id, or None when nobody was named."""
     meta = click.get_current_context().meta
     if _PROVEN in meta:
-        return meta[_PROVEN]  # type: ignore[no-any-return]
+        return meta[_PROVEN]
     name, token = meta.get(_CLAIMED), os.environ.get("SPECIALFUND_TOKEN") or None
     if name is not None and token is not None:
         raise click.UsageError(_("Give --user or SPECIALFUND_TOKEN, not both."))

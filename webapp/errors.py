@@ -35,7 +35,7 @@ from webapp.extensions import db, login_manager
 log = logging.getLogger("specialfund.web")
 
 
-def _page(status: int, message: str):  # type: ignore[no-untyped-def]
+def _page(status: int, message: str):
     title = gettext(TITLES.get(status, TITLES[400]))
     try:
         return render_template("errors/error.html", status=status, title=title,
@@ -76,7 +76,7 @@ def _where(error: BaseException) -> str:
                      for f in traceback.extract_tb(error.__traceback__)[-6:])
 
 
-def answer(status: int, message: str):  # type: ignore[no-untyped-def]
+def answer(status: int, message: str):
     """The error page, or for the JSON API a problem document saying the same."""
     if is_api_request():
         return problem(status, HTTP_CODES.get(status, "bad-request"), message)
@@ -85,18 +85,18 @@ def answer(status: int, message: str):  # type: ignore[no-untyped-def]
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+    def domain_error(error: DomainError):
         if is_api_request():
             return from_domain(error)
         return _page(error.http_status, error.message)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(_error: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(_error: CSRFError):
         return _page(400, gettext("The form expired or was not sent from this site. "
                                   "Go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException):
         status = error.code or 500
         messages = {
             403: gettext("Your role or jurisdiction does not allow this."),
@@ -107,7 +107,7 @@ def init_app(app: Flask) -> None:
         return answer(status, messages.get(status, gettext("Please check what you entered.")))
 
     @app.errorhandler(SQLAlchemyError)
-    def database_error(error: SQLAlchemyError):  # type: ignore[no-untyped-def]
+    def database_error(error: SQLAlchemyError):
         # The kind of error and its SQLSTATE, never its message: SQLAlchemy's quotes the
         # statement, and the database's may quote the values (a name, an ID number).
         if _lost_a_race(error):
@@ -128,7 +128,7 @@ def init_app(app: Flask) -> None:
                                     "system administrator."))
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(error: Exception):
         # Where it failed, but not the exception's message: that may quote input or SQL.
         log.error("unexpected %s on %s %s at %s", type(error).__name__, request.method,
                   request.path, _where(error))

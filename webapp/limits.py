@@ -28,7 +28,7 @@ import logging
 import math
 import time
 
-from flask import Flask, Response, current_app, g, make_response, request
+from flask import Blueprint, Flask, Response, current_app, g, make_response, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from limits import parse_many
 
@@ -109,6 +109,12 @@ def _too_many(error: RateLimitExceeded) -> Response:
     return response
 
 
+def _blueprint(app: Flask, name: str) -> Blueprint:
+    blueprint = app.blueprints[name]
+    assert isinstance(blueprint, Blueprint)  # Flask types its blueprints as the sansio base
+    return blueprint
+
+
 def init_app(app: Flask) -> None:
     """Bind a limiter to this app (after its blueprints are registered)."""
     _checked(app)
@@ -118,15 +124,15 @@ def init_app(app: Flask) -> None:
         in_memory_fallback_enabled=True, enabled=bool(app.config["RATE_LIMITS"]))
     limiter.shared_limit(str(app.config["RATE_LIMIT_SIGN_IN"]), "sign-in",
                          key_func=client_address, methods=["POST"],
-                         exempt_when=not_sign_in)(app.blueprints["auth"])
+                         exempt_when=not_sign_in)(_blueprint(app, "auth"))
     limiter.shared_limit(str(app.config["RATE_LIMIT_SIGN_IN_FAILURES"]), "sign-in-failures",
                          key_func=account_and_address, methods=["POST"],
                          exempt_when=not_sign_in, deduct_when=sign_in_failed,
-                         on_breach=_refused_for_account)(app.blueprints["auth"])
+                         on_breach=_refused_for_account)(_blueprint(app, "auth"))
     limiter.shared_limit(str(app.config["RATE_LIMIT_API"]), "api",
-                         key_func=token_or_address)(app.blueprints["api"])
+                         key_func=token_or_address)(_blueprint(app, "api"))
     limiter.shared_limit(str(app.config["RATE_LIMIT_PUBLIC"]), "public",
-                         key_func=client_address)(app.blueprints["public"])
+                         key_func=client_address)(_blueprint(app, "public"))
     limiter.init_app(app)
     app.extensions[EXTENSION] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many)

@@ -81,6 +81,12 @@ def init_app(app: Flask) -> None:
     app.extensions[QUEUE] = Queue(huey, run_job, folder)
 
 
+def depth(app: Flask) -> int:
+    """How many jobs wait for the worker; reading it proves the queue's storage answers
+    (``/healthz``, the metrics' queue depth)."""
+    return int(app.extensions[QUEUE].huey.pending_count())
+
+
 def current_queue() -> Queue:
     return current_app.extensions[QUEUE]
 
@@ -103,7 +109,7 @@ def enqueue(job_id: str) -> None:
     event.listen(db.session, "after_commit", send, once=True)
 
 
-class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+class EmbeddedConsumer(Consumer):
     """A consumer running in threads of a process that is not its own (the development
     server): it leaves the process's signals to their owner."""
 

@@ -10,7 +10,8 @@ parameter, never answered with a server error.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
@@ -52,6 +53,12 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
+@overload
+def query_int(name: str, default: int, *, minimum: int = 1,
+              maximum: int = DB_INT_MAX) -> int: ...
+@overload
+def query_int(name: str, default: None, *, minimum: int = 1,
+              maximum: int = DB_INT_MAX) -> int | None: ...
 def query_int(name: str, default: int | None, *, minimum: int = 1,
               maximum: int = DB_INT_MAX) -> int | None:
     """A whole number from the query string (``default`` when absent or empty), refused
@@ -98,8 +105,8 @@ class _KeepsItsReason:
     """A field whose input could not be read says why, not "This field is required."
     (which ``DataRequired`` puts in place of every earlier error)."""
 
-    errors: list[str]
-    process_errors: list[str]
+    errors: Sequence[str]
+    process_errors: Sequence[str]
 
     def read(self, text: str) -> Any:
         raise NotImplementedError
@@ -117,7 +124,7 @@ class _KeepsItsReason:
 
     def post_validate(self, form: Any, validation_stopped: bool) -> None:
         if self.process_errors:
-            self.errors[:] = list(self.process_errors)
+            self.errors = list(self.process_errors)
 
 
 class DateField(_KeepsItsReason, _DateField):

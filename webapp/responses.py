@@ -7,8 +7,8 @@
   visitor without anything of their own in the page (no CSRF token, no new
   cookie), may be kept by browsers and proxies for a short while
   (``Cache-Control: public, max-age=60``). They carry a weak ``ETag`` and a
-  ``Last-Modified`` derived from what their content depends on: the audit chain's
-  head (every change the public site can show appends to it; see
+  ``Last-Modified`` derived from what their content depends on: the public version of
+  the funds the page shows (every change the public site can show counts in it; see
   ``webapp.public.page_cache``), the day, the language and the app's version. A
   request whose ``If-None-Match`` (or ``If-Modified-Since``) still matches is answered
   304 before the page is rendered.
@@ -27,15 +27,15 @@ import importlib.metadata
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.http import is_resource_modified
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from audit.models import AuditHead, AuditRecord
 from core import clock
+from reports.public import public_version
 from webapp.extensions import db
 
 PUBLIC_BLUEPRINT = "public"
+OPEN_DATA = frozenset({"public.data_csv", "public.data_json"})  # ?fund= names the fund
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -52,20 +52,30 @@ def _may_be_public() -> bool:
             and not current_user.is_authenticated)
 
 
+def public_scope() -> str | None:
+    """The fund whose public pages this request shows (None: every fund's)."""
+    code = (request.view_args or {}).get("code")
+    if code is not None:
+        return str(code)
+    return request.args.get("fund") or None if request.endpoint in OPEN_DATA else None
+
+
+def public_version_now() -> tuple[int, str | None]:
+    """The public version of what this request shows (``reports.public.public_version``)."""
+    return public_version(db.session, public_scope())
+
+
 def public_validators() -> tuple[str, dt.datetime]:
-    """The ETag and the last-modified moment of every public page now: they change
-    whenever anything the public site shows may have changed."""
-    row = db.session.execute(
-        select(AuditHead.last_hash, AuditRecord.at)
-        .outerjoin(AuditRecord, AuditRecord.id == AuditHead.last_id)
-        .where(AuditHead.id == 1)).first()
-    head, at = (row.last_hash, row.at) if row is not None else (None, None)
-    g.public_audit_head = head  # the page cache need not read it again (public.routes)
+    """The ETag and the last-modified moment of this public page now: they change
+    whenever anything the page shows may have changed, and only then."""
+    version, at = public_version_now()
+    g.public_version = version  # the page cache need not read it again (public.routes)
     today = clock.today()
     modified = dt.datetime.combine(today, dt.time.min, tzinfo=clock.CST)
     if at is not None:
         modified = max(modified, dt.datetime.fromisoformat(at))
-    state = "|".join((_version(), head or "", today.isoformat(), str(get_locale())))
+    state = "|".join((_version(), public_scope() or "", str(version), today.isoformat(),
+                      str(get_locale())))
     return hashlib.sha256(state.encode()).hexdigest()[:32], modified.replace(microsecond=0)
 
 
@@ -106,6 +116,7 @@ def _cache_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops > 0:
+        # Wrapping the WSGI app is how Flask's documentation installs ProxyFix.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.before_request(_answer_unchanged)
     app.after_request(_cache_headers)

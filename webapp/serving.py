@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import ScriptInfo, pass_script_info
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from webapp import queue
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 SERVER_NAME = "specialfund"
 
@@ -31,7 +35,7 @@ class QuietRequestHandler(WSGIRequestHandler):
     def version_string(self) -> str:
         return SERVER_NAME
 
-    def make_environ(self):  # type: ignore[no-untyped-def]
+    def make_environ(self) -> WSGIEnvironment:
         environ = super().make_environ()
         environ["SERVER_SOFTWARE"] = SERVER_NAME
         return environ

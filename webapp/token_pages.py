@@ -13,7 +13,7 @@ from webapp.auth.forms import TokenForm
 from webapp.extensions import db
 
 
-def token_page(user: User, template: str, **context: object):  # type: ignore[no-untyped-def]
+def token_page(user: User, template: str, **context: object):
     """A user's tokens and, for the user themself, the form for a new one. A new token is
     shown on the page that answers the form, once: never redirected through the session
     cookie, never stored."""

@@ -28,7 +28,7 @@ CURRENCY = "CNY"
 _SNIFF_BYTES = 64 * 1024
 
 
-class BankStatementImporter(beangulp.Importer):
+class BankStatementImporter(beangulp.Importer):  # type: ignore[misc]  # beangulp has no types
     """Statement lines of the dedicated account as incomplete transactions (flag ``!``)."""
 
     def __init__(self, account: str = "Assets:Fund:General", currency: str = CURRENCY,

@@ -24,7 +24,8 @@ One module per page family; callers use this package's names:
 - ``projects``: public projects and their payments; ``donations``: donations by receipt;
 - ``audits``: published audit results and correction notices;
 - ``calendar``: the disclosure calendar and published annual reports;
-- ``datasets``: the open datasets and their dictionary; ``writers``: their CSV and JSON.
+- ``datasets``: the open datasets and their dictionary; ``writers``: their CSV and JSON;
+- ``versions``: when a page may have changed (``public_version``).
 """
 
 from reports.figures import PurposeFigures, years_of
@@ -63,6 +64,7 @@ from reports.public.projects import (
     public_payments,
     public_projects,
 )
+from reports.public.versions import public_version
 from reports.public.writers import columns, to_csv, to_json
 
 __all__ = [
@@ -107,6 +109,7 @@ __all__ = [
     "public_name",
     "public_payments",
     "public_projects",
+    "public_version",
     "published_annual_report",
     "to_csv",
     "to_json",

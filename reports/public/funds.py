@@ -16,6 +16,7 @@ from ledger.chart import load_chart
 from ledger.funds import list_funds
 from ledger.journal import find_fund
 from ledger.models import Fund
+from people.models import Level
 from reports.figures import GENERAL_LABEL
 
 LEVELS = {"city": Bilingual("市本级", "City level"), "county": Bilingual("县（区）", "County")}
@@ -26,7 +27,7 @@ class PublicFund:
     id: int
     code: str
     name: Bilingual
-    level: str  # "city" | "county"
+    level: Level
     parent: str | None  # the city fund's code, for a county
     opened_on: dt.date
     chart: str

@@ -23,6 +23,7 @@ from reports.models import AnnualReport
 from tests.reports.test_public import at, disclose
 from tests.reports.test_statements import pdf_text
 from tests.webapp.conftest import text
+from tests.worlds import make_token
 
 TODAY = dt.date(2026, 7, 1)
 
@@ -187,14 +188,15 @@ def test_lists_are_paged(site, disclosed, world):
     assert site.get("/public/funds/YJQ?projects_page=x").status_code == 400
 
 
-def statements(app, client, url: str) -> int:
-    """How many SQL statements one view of the page runs (after a first view), not
-    counting the start of a transaction."""
+def statements(app, client, url: str, *, seen_before: bool = False) -> int:
+    """How many SQL statements one view of the page runs (after a first view, unless
+    ``seen_before``), not counting the start of a transaction."""
     from sqlalchemy import event
 
     from webapp.extensions import db
 
-    client.get(url)
+    if not seen_before:
+        client.get(url)
     with app.app_context():
         engine = db.engine
     seen: list[str] = []
@@ -238,7 +240,7 @@ def test_the_fund_page_reads_the_same_few_statements_however_many_rows(site, dis
 def test_a_kept_page_is_served_until_anything_changes(site, disclosed, world, factory, app):
     url = "/public/funds/YJQ"
     site.get(url)
-    assert statements(app, site, url) == 1  # the audit chain's head, nothing else
+    assert statements(app, site, url) == 1  # the page's public version, nothing else
     office = world["co"]
     with transaction(factory) as s:  # a posting
         donor = donations.add_donor(s, office, "YJQ", kind="enterprise", name="资阳新捐企业")
@@ -255,6 +257,26 @@ def test_a_kept_page_is_served_until_anything_changes(site, disclosed, world, fa
     assert "缓存后的更正" in site.get(url).get_data(as_text=True)
     # The language is part of the key.
     assert '<html lang="en">' in site.get(url + "?lang=en").get_data(as_text=True)
+
+
+def test_a_kept_page_outlives_what_it_does_not_show(site, disclosed, world, factory, app,
+                                                    login, post):
+    """Sign-ins, tokens and another county's books leave a county's page kept (and its
+    ETag valid); the city's page, which shows its counties, is renewed by them."""
+    county, city = site.get("/public/funds/YJQ"), site.get("/public/funds/ZYS")
+    login("fin1")
+    with transaction(factory) as s:
+        make_token(s, "aud")
+    post("interest", "AYX", date=dt.date(2026, 6, 30), amount="1.23")
+    assert statements(app, site, "/public/funds/YJQ", seen_before=True) == 1  # still kept
+    assert site.get("/public/funds/YJQ",
+                    headers={"If-None-Match": county.headers["ETag"]}).status_code == 304
+    assert site.get("/public/funds/ZYS",
+                    headers={"If-None-Match": city.headers["ETag"]}).status_code == 200
+    post("interest", "YJQ", date=dt.date(2026, 6, 30), amount="1.23")  # its own books
+    assert site.get("/public/funds/YJQ",
+                    headers={"If-None-Match": county.headers["ETag"]}).status_code == 200
+    assert statements(app, site, "/public/funds/YJQ", seen_before=True) == 1
 
 
 def test_unknown_funds_datasets_and_years(site, disclosed):

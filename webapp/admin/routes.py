@@ -39,7 +39,7 @@ def _user(user_id: int) -> User:
 
 @bp.route("/users", methods=["GET", "POST"])
 @roles_required("admin")
-def users():  # type: ignore[no-untyped-def]
+def users():
     funds = _funds()
     form = UserForm()
     form.fund.choices = {f.code: str(f.name) for f in funds}
@@ -61,7 +61,7 @@ def users():  # type: ignore[no-untyped-def]
     people = db.session.execute(
         select(User).where(User.jurisdiction_id.in_([f.id for f in funds]))
         .order_by(User.jurisdiction_id, User.role, User.username)).scalars().all()
-    parties = {}
+    parties: dict[int, list[str]] = {}
     for row in db.session.execute(select(RelatedParty).where(
             RelatedParty.user_id.in_([u.id for u in people]))).scalars():
         parties.setdefault(row.user_id, []).append(row.party)
@@ -71,7 +71,7 @@ def users():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/active/<int:active>", methods=["POST"])
 @roles_required("admin")
-def activate(user_id: int, active: int):  # type: ignore[no-untyped-def]
+def activate(user_id: int, active: int):
     user = _user(user_id)
     if user.id == current_actor().user_id:
         abort(403)
@@ -87,7 +87,7 @@ def activate(user_id: int, active: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/related", methods=["POST"])
 @roles_required("admin")
-def related(user_id: int):  # type: ignore[no-untyped-def]
+def related(user_id: int):
     user = _user(user_id)
     form = RelatedPartyForm()
     if form.validate_on_submit():
@@ -98,14 +98,14 @@ def related(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/tokens")
 @roles_required("admin")
-def user_tokens(user_id: int):  # type: ignore[no-untyped-def]
+def user_tokens(user_id: int):
     """List and revoke; only the user makes their tokens (an admin never acts as them)."""
     return token_page(_user(user_id), "admin/tokens.html")
 
 
 @bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
 @roles_required("admin")
-def revoke_token(user_id: int, token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(user_id: int, token_id: int):
     row = api_tokens.revoke_token(db.session, current_actor(), token_id, owner=_user(user_id))
     flash(gettext("API token {hint}… revoked.", hint=row.hint), "success")
     return redirect(url_for("admin.user_tokens", user_id=user_id))
@@ -113,11 +113,12 @@ def revoke_token(user_id: int, token_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/funds", methods=["GET", "POST"])
 @roles_required("admin")
-def funds():  # type: ignore[no-untyped-def]
+def funds():
     funds = _funds()
     form = FundForm()
     status = 200
     if funds[0].level == "city" and form.validate_on_submit():
+        assert form.opened_on.data is not None  # DataRequired
         try:
             fund = add_fund(db.session, current_actor(), code=form.code.data or "",
                             name_zh=form.name_zh.data or "", name_en=form.name_en.data or "",
@@ -135,7 +136,7 @@ def funds():  # type: ignore[no-untyped-def]
 
 @bp.route("/funds/<code>/policy", methods=["POST"])
 @roles_required("admin")
-def policy(code: str):  # type: ignore[no-untyped-def]
+def policy(code: str):
     fund = next((f for f in _funds() if f.code == code), None)
     if fund is None:
         abort(404)

@@ -31,7 +31,7 @@ bp = Blueprint("annual", __name__, url_prefix="/funds/<code>/annual")
 
 @bp.route("/")
 @roles_required(*STAFF)
-def index(code: str):  # type: ignore[no-untyped-def]
+def index(code: str):
     fund = readable(code)
     reports = {r.year: r for r in db.session.execute(select(AnnualReport).where(
         AnnualReport.fund_id == fund.id)).scalars()}
@@ -44,7 +44,7 @@ def index(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:year>", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def edit(code: str, year: int):  # type: ignore[no-untyped-def]
+def edit(code: str, year: int):
     fund = readable(code)
     report = None
     if request.method == "POST":
@@ -64,7 +64,7 @@ def edit(code: str, year: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:year>/publish", methods=["POST"])
 @roles_required("finance")
-def publish(code: str, year: int):  # type: ignore[no-untyped-def]
+def publish(code: str, year: int):
     fund = acting(code, "finance")
     report = annual.report_for(db.session, current_actor(), fund.code, year)
     pdf = annual.publish(db.session, current_actor(), report)
@@ -77,7 +77,7 @@ def publish(code: str, year: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:year>.pdf")
 @roles_required(*STAFF)
-def pdf(code: str, year: int):  # type: ignore[no-untyped-def]
+def pdf(code: str, year: int):
     fund = readable(code)
     report = annual.report_for(db.session, current_actor(), fund.code, year)
     if report.state == "published" and published_path(report).is_file():
@@ -90,7 +90,7 @@ def pdf(code: str, year: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:year>/editions/<int:edition>.pdf")
 @roles_required("auditor")
-def edition(code: str, year: int, edition: int):  # type: ignore[no-untyped-def]
+def edition(code: str, year: int, edition: int):
     """An edition replaced by a corrected one, as it was published: for auditors only."""
     fund = readable(code)
     report = annual.report_for(db.session, current_actor(), fund.code, year)
@@ -107,7 +107,7 @@ def edition(code: str, year: int, edition: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/corrections", methods=["POST"])
 @roles_required("finance", "auditor")
-def correction(code: str):  # type: ignore[no-untyped-def]
+def correction(code: str):
     fund = acting(code, "finance", "auditor")
     subject = request.form.get("subject", "")
     if not subject:

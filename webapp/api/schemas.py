@@ -5,9 +5,12 @@ floating point; the domain parses and checks them as it does for the pages."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from annotated_types import GroupedMetadata
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -54,15 +57,25 @@ def _day(value: object, info: ValidationInfo) -> dt.date:
         raise _refused("date", error) from None
 
 
-def whole_number(minimum: int, maximum: int = DB_INT_MAX) -> Any:
-    """A whole number: a JSON integer, or digits in a query string; no 1.0, 1e3, 1_000."""
-    def whole(value: object, info: ValidationInfo) -> int:
+@dataclass(frozen=True)
+class WholeNumber(GroupedMetadata):
+    """``Annotated[int, WholeNumber(1, 100)]``: a whole number, a JSON integer or digits in
+    a query string; no 1.0, 1e3, 1_000."""
+
+    minimum: int
+    maximum: int = DB_INT_MAX
+
+    def __iter__(self) -> Iterator[object]:
+        yield BeforeValidator(self._read)
+        yield Field(ge=self.minimum, le=self.maximum)
+
+    def _read(self, value: object, info: ValidationInfo) -> int:
         try:
             return read_int(value if isinstance(value, int | str) else None,
-                            info.field_name or "number", minimum=minimum, maximum=maximum)
+                            info.field_name or "number", minimum=self.minimum,
+                            maximum=self.maximum)
         except InvalidInput as error:
             raise _refused("integer", error) from None
-    return Annotated[int, BeforeValidator(whole), Field(ge=minimum, le=maximum)]
 
 
 AMOUNT_PATTERN = (r"^[¥￥]?([0-9０-９]{1,3}([,，][0-9０-９]{3})+|[0-9０-９]+)"
@@ -71,17 +84,22 @@ AmountIn = Annotated[str, AfterValidator(_amount),
                      WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN,
                                      "examples": ["150000.00"]})]
 Day = Annotated[dt.date, BeforeValidator(_day)]
-StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
-StepName = Literal[tuple(STEPS)]  # type: ignore[valid-type]
-Dataset = Literal[tuple(OPEN_DATA)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # names taken from the domain's tables: to the checker, text
+    StateName = str
+    StepName = str
+    Dataset = str
+else:
+    StateName = Literal[tuple(s.value for s in State)]
+    StepName = Literal[tuple(STEPS)]
+    Dataset = Literal[tuple(OPEN_DATA)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-Page = whole_number(1, 100_000)
-Year = whole_number(2000, 2100)
-Count = whole_number(0, 1_000_000)
-Id = whole_number(1)
-Seq = whole_number(1, 100)
-PerPage = whole_number(1, 100)
-LongPage = whole_number(1, 200)
+Page = Annotated[int, WholeNumber(1, 100_000)]
+Year = Annotated[int, WholeNumber(2000, 2100)]
+Count = Annotated[int, WholeNumber(0, 1_000_000)]
+Id = Annotated[int, WholeNumber(1)]
+Seq = Annotated[int, WholeNumber(1, 100)]
+PerPage = Annotated[int, WholeNumber(1, 100)]
+LongPage = Annotated[int, WholeNumber(1, 200)]
 
 
 class In(BaseModel):

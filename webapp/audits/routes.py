@@ -36,7 +36,7 @@ def _fund_choices(actor: Actor) -> dict[str, str]:
     return {f.code: str(f.name) for f in funds}
 
 
-def _index(form: OpenForm | None, status: int = 200):  # type: ignore[no-untyped-def]
+def _index(form: OpenForm | None, status: int = 200):
     actor = current_actor()
     if form is not None:
         form.fund.choices = _fund_choices(actor)
@@ -47,7 +47,7 @@ def _index(form: OpenForm | None, status: int = 200):  # type: ignore[no-untyped
 
 @bp.route("/")
 @roles_required(*STAFF)
-def index():  # type: ignore[no-untyped-def]
+def index():
     actor = current_actor()
     form = None
     if actor.role == "auditor":
@@ -57,7 +57,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/", methods=["POST"])
 @roles_required("auditor")
-def create():  # type: ignore[no-untyped-def]
+def create():
     form = OpenForm()
     form.fund.choices = _fund_choices(current_actor())
     if not form.validate_on_submit():
@@ -92,7 +92,7 @@ def _urls(actor: Actor, links: set[str]) -> dict[str, str]:
     return urls
 
 
-def _show(engagement_id: int, status: int = 200, *,  # type: ignore[no-untyped-def]
+def _show(engagement_id: int, status: int = 200, *,
           sample_form: SampleForm | None = None, finding_form: FindingForm | None = None,
           publish_form: PublishForm | None = None):
     actor = current_actor()
@@ -121,7 +121,7 @@ def _show(engagement_id: int, status: int = 200, *,  # type: ignore[no-untyped-d
 
 @bp.route("/<int:engagement_id>")
 @roles_required(*STAFF)
-def show(engagement_id: int):  # type: ignore[no-untyped-def]
+def show(engagement_id: int):
     return _show(engagement_id)
 
 
@@ -132,7 +132,7 @@ def _engagement(engagement_id: int) -> Engagement:
 
 @bp.route("/<int:engagement_id>/sample", methods=["POST"])
 @roles_required("auditor")
-def sample(engagement_id: int):  # type: ignore[no-untyped-def]
+def sample(engagement_id: int):
     _engagement(engagement_id)
     form = SampleForm()
     if not form.validate_on_submit():
@@ -149,7 +149,7 @@ def sample(engagement_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:engagement_id>/findings", methods=["POST"])
 @roles_required("auditor")
-def record(engagement_id: int):  # type: ignore[no-untyped-def]
+def record(engagement_id: int):
     _engagement(engagement_id)
     form = FindingForm()
     if not form.validate_on_submit():
@@ -168,7 +168,7 @@ def record(engagement_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:engagement_id>/findings/<int:finding_id>/response", methods=["POST"])
 @roles_required(*UNIT)
-def respond(engagement_id: int, finding_id: int):  # type: ignore[no-untyped-def]
+def respond(engagement_id: int, finding_id: int):
     engagement, finding = eng.get_finding(db.session, current_actor(), finding_id)
     if engagement.id != engagement_id:
         abort(404)
@@ -188,7 +188,7 @@ def respond(engagement_id: int, finding_id: int):  # type: ignore[no-untyped-def
 
 @bp.route("/<int:engagement_id>/publish", methods=["POST"])
 @roles_required("auditor")
-def publish(engagement_id: int):  # type: ignore[no-untyped-def]
+def publish(engagement_id: int):
     _engagement(engagement_id)
     form = PublishForm()
     if not form.validate_on_submit():

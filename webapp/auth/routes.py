@@ -47,17 +47,20 @@ def load_user(user_id: str) -> User | None:
     past its lifetime; checked on every request, and nothing is written to the database."""
     row = sessions.find_session(db.session, session.get(SESSION_KEY))
     if row is None or str(row.user_id) != user_id:
-        return _signed_out(gettext("Your session has ended. Please sign in again."))
+        _signed_out(gettext("Your session has ended. Please sign in again."))
+        return None
     seen = session.get(LAST_USED)
     idle = dt.timedelta(minutes=int(current_app.config["IDLE_MINUTES"]))
     why = sessions.closed_because(
         row, idle=idle, lifetime=current_app.permanent_session_lifetime,
         last_used=dt.datetime.fromtimestamp(seen, clock.CST) if isinstance(seen, int) else None)
     if why == "idle":
-        return _signed_out(gettext("You were signed out after {n} minutes without activity. "
-                                   "Please sign in again.", n=idle // dt.timedelta(minutes=1)))
+        _signed_out(gettext("You were signed out after {n} minutes without activity. "
+                            "Please sign in again.", n=idle // dt.timedelta(minutes=1)))
+        return None
     if why is not None:
-        return _signed_out(gettext("Your session has ended. Please sign in again."))
+        _signed_out(gettext("Your session has ended. Please sign in again."))
+        return None
     session[LAST_USED] = int(clock.now().timestamp())
     g.user_session = row
     return row.user
@@ -83,7 +86,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(db.session, form.username.data or "", form.password.data or "")
@@ -108,7 +111,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     audit.record(db.session, current_user.actor(), "user.logout", "user", current_user.username)
     if "user_session" in g:
         sessions.end_session(g.user_session, "logout")
@@ -119,7 +122,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-def password():  # type: ignore[no-untyped-def]
+def password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()
     if form.validate_on_submit():
@@ -139,13 +142,13 @@ def password():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @login_required
-def tokens():  # type: ignore[no-untyped-def]
+def tokens():
     return token_page(current_user._get_current_object(), "auth/tokens.html")
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(token_id: int):
     row = api_tokens.revoke_token(db.session, current_actor(), token_id,
                                   owner=current_user._get_current_object())
     flash(gettext("API token {hint}… revoked.", hint=row.hint), "success")
@@ -153,7 +156,7 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/language/<lang>", methods=["POST"])
-def language(lang: str):  # type: ignore[no-untyped-def]
+def language(lang: str):
     if lang not in LOCALES:
         abort(404)
     session["lang"] = lang

@@ -41,7 +41,7 @@ def _snapshot() -> Iterator[Session]:
 
 @bp.route("/")
 @roles_required(*ROLES)
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render_template("downloads/index.html",
                            funds=downloads.readable_funds(db.session, current_actor()),
                            reports=REPORTS, formats=FORMATS, queued=QUEUED_FORMATS,
@@ -50,7 +50,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/prepare", methods=["POST"])
 @roles_required(*ROLES)
-def prepare():  # type: ignore[no-untyped-def]
+def prepare():
     """Queue the file for the worker and show its job; a CSV is simply downloaded."""
     report, fmt = request.form.get("report", ""), request.form.get("format", "")
     period = request.form.get("period", "")
@@ -70,7 +70,7 @@ def prepare():  # type: ignore[no-untyped-def]
 
 @bp.route("/file")
 @roles_required(*ROLES)
-def file():  # type: ignore[no-untyped-def]
+def file():
     """A CSV, made here. The other files are prepared (above)."""
     kind, fmt = request.args.get("report", ""), request.args.get("format", "")
     downloads.check_choice(kind, fmt, request.args.get("period", ""))

@@ -37,7 +37,7 @@ def _title(job: Job) -> str:
 
 @bp.route("/<job_id>")
 @login_required
-def show(job_id: str):  # type: ignore[no-untyped-def]
+def show(job_id: str):
     job = visible_job(db.session, current_actor(), job_id)
     reason = gettext(job.error, **(job.error_params or {})) if job.error else None
     return render_template("jobs/show.html", job=job, title=_title(job), reason=reason,
@@ -48,7 +48,7 @@ def show(job_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<job_id>/file")
 @login_required
-def file(job_id: str):  # type: ignore[no-untyped-def]
+def file(job_id: str):
     job = visible_job(db.session, current_actor(), job_id)
     path = result_file(current_queue().folder, job)
     return send_file(path, mimetype=job.result_type, as_attachment=True,
@@ -57,7 +57,7 @@ def file(job_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<job_id>/retry", methods=["POST"])
 @login_required
-def retry(job_id: str):  # type: ignore[no-untyped-def]
+def retry(job_id: str):
     job = visible_job(db.session, current_actor(), job_id)
     retry_job(db.session, job)
     enqueue(job.id)

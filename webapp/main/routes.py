@@ -21,7 +21,7 @@ bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     return redirect(url_for("auth.login"))
@@ -29,7 +29,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard")
 @login_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard():
     actor = current_actor()
     if actor.role == "admin":
         return redirect(url_for("admin.users"))
@@ -51,7 +51,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.route("/funds/<code>")
 @roles_required(*STAFF)
-def fund(code: str):  # type: ignore[no-untyped-def]
+def fund(code: str):
     fund = require_fund(current_actor(), find_fund(db.session, code))
     lines = purpose_summary(db.session, fund)
     counts = dict(db.session.execute(

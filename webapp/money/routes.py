@@ -49,7 +49,7 @@ bp = Blueprint("money", __name__, url_prefix="/funds/<code>")
 
 @bp.route("/treasury")
 @roles_required(*STAFF)
-def treasury_page(code: str):  # type: ignore[no-untyped-def]
+def treasury_page(code: str):
     fund = readable(code)
     rule = db.session.get(TopUpRule, fund.id)
     proposal = None
@@ -67,11 +67,12 @@ def treasury_page(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/treasury", methods=["POST"])
 @roles_required("finance")
-def post_treasury(code: str):  # type: ignore[no-untyped-def]
+def post_treasury(code: str):
     fund = acting(code, "finance")
     form = TreasuryForm()
     if not form.validate_on_submit():
         raise refusal(form)
+    assert form.date.data is not None  # DataRequired
     post = events.post_seed if form.kind.data == "seed" else events.post_top_up
     entry = post(db.session, current_actor(), fund.code, date=form.date.data,
                  amount=form.amount.data, doc_no=form.doc_no.data or "")
@@ -81,7 +82,7 @@ def post_treasury(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/treasury/rule", methods=["POST"])
 @roles_required("finance")
-def top_up_rule(code: str):  # type: ignore[no-untyped-def]
+def top_up_rule(code: str):
     fund = acting(code, "finance")
     form = RuleForm()
     if not form.validate_on_submit():
@@ -106,7 +107,7 @@ def _donation_form(fund: Fund) -> DonationForm:
 
 @bp.route("/donations")
 @roles_required(*STAFF)
-def donations_page(code: str):  # type: ignore[no-untyped-def]
+def donations_page(code: str):
     fund = readable(code)
     year = clock.today().year
     receipts = donations.register(db.session, fund)
@@ -121,7 +122,7 @@ def donations_page(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/donors", methods=["POST"])
 @roles_required("charity_office")
-def add_donor(code: str):  # type: ignore[no-untyped-def]
+def add_donor(code: str):
     fund = acting(code, "charity_office")
     form = DonorForm()
     if not form.validate_on_submit():
@@ -137,11 +138,12 @@ def add_donor(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/donations", methods=["POST"])
 @roles_required("charity_office")
-def record_donation(code: str):  # type: ignore[no-untyped-def]
+def record_donation(code: str):
     fund = acting(code, "charity_office")
     form = _donation_form(fund)
     if not form.validate_on_submit():
         raise refusal(form)
+    assert form.date.data is not None  # DataRequired
     receipt = donations.record_donation(
         db.session, current_actor(), fund.code, donor_id=int(form.donor_id.data or 0),
         date=form.date.data, amount=form.amount.data, purpose=form.purpose.data or None)
@@ -151,7 +153,7 @@ def record_donation(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/receipts/<receipt>/void", methods=["POST"])
 @roles_required("charity_office")
-def void(code: str, receipt: str):  # type: ignore[no-untyped-def]
+def void(code: str, receipt: str):
     fund = acting(code, "charity_office")
     form = VoidForm()
     if not form.validate_on_submit():
@@ -167,7 +169,7 @@ def void(code: str, receipt: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/receipts/<receipt>/return", methods=["POST"])
 @roles_required("charity_office")
-def return_donation(code: str, receipt: str):  # type: ignore[no-untyped-def]
+def return_donation(code: str, receipt: str):
     fund = acting(code, "charity_office")
     form = VoidForm()
     if not form.validate_on_submit():
@@ -182,7 +184,7 @@ def return_donation(code: str, receipt: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/receipts/<receipt>.pdf")
 @roles_required(*STAFF)
-def receipt_pdf(code: str, receipt: str):  # type: ignore[no-untyped-def]
+def receipt_pdf(code: str, receipt: str):
     fund = readable(code)
     row = donations.find_receipt(db.session, fund, receipt)
     response = make_response(render_receipt(db.session, row))
@@ -195,7 +197,7 @@ def receipt_pdf(code: str, receipt: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/allocations", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def allocations_page(code: str):  # type: ignore[no-untyped-def]
+def allocations_page(code: str):
     fund = readable(code)
     chart = load_chart(fund.chart)
     status_code = 200
@@ -220,7 +222,7 @@ def allocations_page(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/allocations/<int:proposal_id>/<decision>", methods=["POST"])
 @roles_required("finance")
-def decide(code: str, proposal_id: int, decision: str):  # type: ignore[no-untyped-def]
+def decide(code: str, proposal_id: int, decision: str):
     fund = acting(code, "finance")
     if decision == "confirm":
         allocations.confirm(db.session, current_actor(), fund.code, proposal_id)
@@ -238,7 +240,7 @@ def decide(code: str, proposal_id: int, decision: str):  # type: ignore[no-untyp
 
 @bp.route("/bank")
 @roles_required(*STAFF)
-def bank_page(code: str):  # type: ignore[no-untyped-def]
+def bank_page(code: str):
     fund = readable(code)
     statements = db.session.execute(select(BankStatement).where(
         BankStatement.fund_id == fund.id).order_by(BankStatement.first_date.desc())
@@ -254,7 +256,7 @@ def bank_page(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/bank/import", methods=["POST"])
 @roles_required("charity_office")
-def import_statement(code: str):  # type: ignore[no-untyped-def]
+def import_statement(code: str):
     fund = acting(code, "charity_office")
     form = StatementForm()
     if not form.validate_on_submit():
@@ -272,7 +274,7 @@ def import_statement(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/bank/lines/<int:line_id>", methods=["POST"])
 @roles_required("charity_office")
-def settle_line(code: str, line_id: int):  # type: ignore[no-untyped-def]
+def settle_line(code: str, line_id: int):
     fund = acting(code, "charity_office")
     form = MatchForm()
     if not form.validate_on_submit():
@@ -287,7 +289,7 @@ def settle_line(code: str, line_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/bank/reconcile", methods=["POST"])
 @roles_required("charity_office", "finance")
-def reconcile_month(code: str):  # type: ignore[no-untyped-def]
+def reconcile_month(code: str):
     fund = acting(code, "charity_office", "finance")
     form = PeriodForm()
     if not form.validate_on_submit():
@@ -301,7 +303,7 @@ def reconcile_month(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/periods/close", methods=["POST"])
 @roles_required("finance")
-def close(code: str):  # type: ignore[no-untyped-def]
+def close(code: str):
     fund = acting(code, "finance")
     form = PeriodForm()
     if not form.validate_on_submit():

@@ -46,7 +46,7 @@ def _folder() -> Path:
 
 @bp.route("/")
 @roles_required(*STAFF)
-def index():  # type: ignore[no-untyped-def]
+def index():
     actor = current_actor()
     funds = db.session.execute(select(Fund).where(
         Fund.id.in_(visible_fund_ids(db.session, actor)))).scalars().all()
@@ -90,7 +90,7 @@ def _input_from(form: ProjectForm) -> ProjectInput:
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("civil_affairs")
-def new():  # type: ignore[no-untyped-def]
+def new():
     form = ProjectForm()
     form.purpose.choices = _purpose_choices()
     if form.validate_on_submit():
@@ -107,7 +107,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
 @roles_required("civil_affairs")
-def edit(project_id: int):  # type: ignore[no-untyped-def]
+def edit(project_id: int):
     actor = current_actor()
     project = get_project(db.session, actor, project_id, for_update=request.method == "POST")
     if project.fund.code != actor.fund or project.state not in ("draft", "returned"):
@@ -148,7 +148,7 @@ def _form_data(project: Project) -> dict[str, object]:
 
 @bp.route("/<int:project_id>")
 @roles_required(*STAFF)
-def show(project_id: int):  # type: ignore[no-untyped-def]
+def show(project_id: int):
     actor = current_actor()
     project = get_project(db.session, actor, project_id)
     steps = ops.available_steps(db.session, actor, project)
@@ -173,7 +173,7 @@ def show(project_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:project_id>/steps/<name>", methods=["POST"])
 @roles_required(*STAFF)
-def step(project_id: int, name: str):  # type: ignore[no-untyped-def]
+def step(project_id: int, name: str):
     if name not in STEPS:
         abort(404)
     project = get_project(db.session, current_actor(), project_id, for_update=True)
@@ -196,7 +196,7 @@ def step(project_id: int, name: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:project_id>/attachments", methods=["POST"])
 @roles_required(*STAFF)
-def upload(project_id: int):  # type: ignore[no-untyped-def]
+def upload(project_id: int):
     project = get_project(db.session, current_actor(), project_id)
     form = AttachmentForm()
     if not form.validate_on_submit():
@@ -211,7 +211,7 @@ def upload(project_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:project_id>/attachments/<int:attachment_id>")
 @roles_required(*STAFF)
-def download(project_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+def download(project_id: int, attachment_id: int):
     actor = current_actor()
     project = get_project(db.session, actor, project_id)
     row, path = attachments.open_attachment(actor, project, attachment_id, _folder())
@@ -221,7 +221,7 @@ def download(project_id: int, attachment_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/<int:project_id>/beneficiaries", methods=["POST"])
 @roles_required("civil_affairs")
-def add_child(project_id: int):  # type: ignore[no-untyped-def]
+def add_child(project_id: int):
     project = get_project(db.session, current_actor(), project_id, for_update=True)
     form = BeneficiaryForm()
     if not form.validate_on_submit():
@@ -236,7 +236,7 @@ def add_child(project_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:project_id>/beneficiaries/<int:child_id>/id", methods=["POST"])
 @roles_required("civil_affairs", "auditor")
-def reveal(project_id: int, child_id: int):  # type: ignore[no-untyped-def]
+def reveal(project_id: int, child_id: int):
     """Shows one clear ID number on a page of its own (POST: never in a URL or history)."""
     actor = current_actor()
     project = get_project(db.session, actor, project_id)

@@ -1,14 +1,16 @@
-"""Rendered public pages, kept in memory under the audit chain's head.
+"""Rendered public pages, kept in memory under the public versions of the funds they show.
 
 Every change the public site can show (a posting, a project's step, a receipt voided,
 an audit result published or answered, a correction, an annual report, a fund
-renamed) appends to the audit chain in its own transaction, which moves the chain's
-single head row. A page is kept under that head (and its language, its day and its
-arguments), so a kept page can only be served while nothing has changed since it was
-rendered: reading the head is the one query a repeated view makes.
+renamed) is audited, and counts as a change of its fund's public version
+(``audit.models.PublicVersion``; sign-ins, tokens, users and the children's list do
+not count). A page is kept under the version of the funds it shows
+(``reports.public.public_version``; and its language, its day and its arguments), so a
+kept page can only be served while nothing it shows has changed, and a change in
+another fund leaves it kept: reading the version is the one query a repeated view makes.
 
-A page is kept only if the head read after rendering is the one read before, so a
-change committed while the page was being rendered is never kept under the old head.
+A page is kept only if the version read after rendering is the one read before, so a
+change committed while the page was being rendered is never kept under the old version.
 Each server process keeps its own pages; a size of 0 turns keeping off.
 """
 
@@ -18,17 +20,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from audit.models import AuditHead
-
 Rendered = tuple[str, str]  # (title, body) of a page, as HTML
-UNREAD = object()  # the head was not read yet
-
-
-def audit_head(session: Session) -> str | None:
-    return session.execute(select(AuditHead.last_hash).where(AuditHead.id == 1)).scalar()
+UNREAD = object()  # the version was not read yet
 
 
 class PageCache:
@@ -37,22 +30,22 @@ class PageCache:
         self._pages: OrderedDict[tuple[Hashable, ...], Rendered] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, session: Session, key: tuple[Hashable, ...],
-            render: Callable[[], Rendered], head: str | object | None = UNREAD) -> Rendered:
-        """The page kept under the chain's head, or a fresh one; ``head``, when the request
-        has already read it in this session, saves reading it again."""
+    def get(self, key: tuple[Hashable, ...], render: Callable[[], Rendered],
+            read_version: Callable[[], Hashable], version: object = UNREAD) -> Rendered:
+        """The page kept under the version ``read_version`` reads, or a fresh one;
+        ``version``, when the request has already read it, saves reading it again."""
         if self.size <= 0:
             return render()
-        if head is UNREAD:
-            head = audit_head(session)
-        full = (head, *key)
+        if version is UNREAD:
+            version = read_version()
+        full = (version, *key)
         with self._lock:
             page = self._pages.get(full)
             if page is not None:
                 self._pages.move_to_end(full)
                 return page
         page = render()
-        if audit_head(session) == head:
+        if read_version() == version:
             with self._lock:
                 self._pages[full] = page
                 while len(self._pages) > self.size:

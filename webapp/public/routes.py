@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -35,6 +36,7 @@ from webapp.i18n import CATEGORY_LABELS
 from webapp.public.page_cache import UNREAD, PageCache, Rendered
 from webapp.published import published_path
 from webapp.reading import MAX_PAGE, query_int
+from webapp.responses import public_version_now
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -57,17 +59,17 @@ def _cache() -> PageCache:
 
 
 def _page_of(key: tuple[Hashable, ...], render: Callable[[], Rendered]) -> str:
-    """A page whose content is kept until anything changes (``page_cache``); the
+    """A page whose content is kept until what it shows changes (``page_cache``); the
     surrounding layout, which carries the visitor's own language form, is not kept."""
-    # The chain's head as webapp.responses read it for the page's ETag, in this session.
-    head = g.get("public_audit_head", UNREAD)
-    title, body = _cache().get(db.session, (*key, str(get_locale()), clock.today()), render,
-                               head=head)
+    # The version as webapp.responses read it for the page's ETag, in this session.
+    title, body = _cache().get((*key, str(get_locale()), clock.today()), render,
+                               read_version=lambda: public_version_now()[0],
+                               version=g.get("public_version", UNREAD))
     return render_template("public/page.html", title=title, body=Markup(body))  # noqa: S704
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     def render() -> Rendered:
         today = clock.today()
         funds = public.funds_overview(db.session, today)
@@ -111,7 +113,8 @@ def _page_urls(code: str, year: int, pages: dict[str, int]) -> dict[str, str]:
     urls = {}
     for name in pages:
         for step, label in ((-1, "prev"), (1, "next")):
-            args = {f"{n}_page": p + step if n == name else p for n, p in pages.items()}
+            args: dict[str, Any] = {f"{n}_page": p + step if n == name else p
+                                    for n, p in pages.items()}
             urls[f"{name}_{label}"] = url_for(
                 "public.fund", code=code, year=year, _anchor=name,
                 **{key: value for key, value in args.items() if value > 1})
@@ -119,7 +122,7 @@ def _page_urls(code: str, year: int, pages: dict[str, int]) -> dict[str, str]:
 
 
 @bp.route("/funds/<code>")
-def fund(code: str):  # type: ignore[no-untyped-def]
+def fund(code: str):
     year = public.parse_year(request.args.get("year"))
     numbers = {"projects": _page("projects_page"), "donations": _page("donations_page")}
 
@@ -148,7 +151,7 @@ def fund(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/funds/<code>/annual/<int:year>.pdf")
-def annual_pdf(code: str, year: int):  # type: ignore[no-untyped-def]
+def annual_pdf(code: str, year: int):
     """A published annual report, byte for byte as it was published (its hash is
     checked); a report not yet published is not found."""
     report = public.published_annual_report(db.session, code, year)
@@ -161,7 +164,7 @@ def annual_pdf(code: str, year: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/data/")
-def data_index():  # type: ignore[no-untyped-def]
+def data_index():
     return render_template("public/data.html", datasets=public.OPEN_DATA, types=public.TYPES,
                            funds=public.public_funds(db.session))
 
@@ -172,14 +175,14 @@ def _rows(name: str) -> tuple[list[public.Row], str | None, int | None]:
 
 
 @bp.route("/data/<name>.csv")
-def data_csv(name: str):  # type: ignore[no-untyped-def]
+def data_csv(name: str):
     rows, _fund, _year = _rows(name)
     return Response(public.to_csv(name, rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @bp.route("/data/<name>.json")
-def data_json(name: str):  # type: ignore[no-untyped-def]
+def data_json(name: str):
     rows, fund, year = _rows(name)
     return Response(public.to_json(name, rows, fund_code=fund, year=year),
                     mimetype="application/json")

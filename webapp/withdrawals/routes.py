@@ -17,7 +17,7 @@ ROLES = (*withdrawals.ROLES, "auditor")
 
 @bp.route("/")
 @roles_required(*ROLES)
-def index(code: str):  # type: ignore[no-untyped-def]
+def index(code: str):
     fund = readable(code)
     rows = withdrawals.list_withdrawals(db.session, current_actor(), fund.code)
     return render_template("withdrawals/index.html", fund=fund, rows=rows,
@@ -26,7 +26,7 @@ def index(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/", methods=["POST"])
 @roles_required(*withdrawals.ROLES)
-def propose(code: str):  # type: ignore[no-untyped-def]
+def propose(code: str):
     fund = acting(code, *withdrawals.ROLES)
     row = withdrawals.propose(db.session, current_actor(), fund.code,
                               kind=request.form.get("kind", ""), ref=request.form.get("ref", ""),
@@ -38,7 +38,7 @@ def propose(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:withdrawal_id>/confirm", methods=["POST"])
 @roles_required(*withdrawals.ROLES)
-def confirm(code: str, withdrawal_id: int):  # type: ignore[no-untyped-def]
+def confirm(code: str, withdrawal_id: int):
     fund = acting(code, *withdrawals.ROLES)
     row = withdrawals.confirm(db.session, current_actor(), withdrawal_id,
                               folder=published_folder())
@@ -49,7 +49,7 @@ def confirm(code: str, withdrawal_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:withdrawal_id>/cancel", methods=["POST"])
 @roles_required(*withdrawals.ROLES)
-def cancel(code: str, withdrawal_id: int):  # type: ignore[no-untyped-def]
+def cancel(code: str, withdrawal_id: int):
     fund = acting(code, *withdrawals.ROLES)
     withdrawals.cancel(db.session, current_actor(), withdrawal_id)
     flash(gettext("The proposal is cancelled."), "success")

@@ -4,16 +4,16 @@ One row per job a user asked for (``jobs.models.Job``): what to make, for whom, 
 it got, and where its file is with the file's SHA-256. Nothing about a child is kept:
 parameters are report names, fund codes, periods and formats.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-20 09:00:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

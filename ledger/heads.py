@@ -1,0 +1,22 @@
+"""Where the books end: each fund's journal head and the audit chain's head, as plain
+data. A backup's manifest records them and a restore compares the restored books with
+them; two copies of the books with the same heads hold the same chained history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import audit
+from ledger.funds import list_funds
+
+
+def book_heads(session: Session) -> dict[str, Any]:
+    last_id, last_hash = audit.head(session)
+    return {
+        "funds": {fund.code: {"entry_count": fund.entry_count,
+                              "last_entry_hash": fund.last_entry_hash}
+                  for fund in list_funds(session)},
+        "audit": {"last_id": last_id, "last_hash": last_hash},
+    }
