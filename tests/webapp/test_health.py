@@ -25,8 +25,8 @@ def unreachable_app(instance_folder):
 
 def test_healthy_and_ready(app):
     client = app.test_client()
-    for url, checks in (("/healthz", {"database": "ok"}),
-                        ("/readyz", {"database": "ok", "migrations": "ok"})):
+    for url, checks in (("/healthz", {"database": "ok", "queue": "ok"}),
+                        ("/readyz", {"database": "ok", "queue": "ok", "migrations": "ok"})):
         response = client.get(url)
         assert response.status_code == 200
         assert response.get_json() == {"status": "ok", "checks": checks}
@@ -78,7 +78,8 @@ def test_not_ready_while_the_schema_is_behind(app, engine):
         response = client.get("/readyz")
         assert response.status_code == 503
         assert response.get_json() == {"status": "failed",
-                                       "checks": {"database": "ok", "migrations": "behind"}}
+                                       "checks": {"database": "ok", "queue": "ok",
+                                                  "migrations": "behind"}}
         assert client.get("/healthz").status_code == 200  # alive: only not ready
     finally:
         with engine.begin() as connection:
@@ -106,6 +107,8 @@ def test_redis_is_checked_when_configured(database_url, instance_folder):
     try:
         response = app.test_client().get("/healthz")
         assert response.status_code == 503
-        assert response.get_json()["checks"] == {"database": "ok", "redis": "failed"}
+        # The job queue keeps its jobs in the same Redis.
+        assert response.get_json()["checks"] == {"database": "ok", "redis": "failed",
+                                                 "queue": "failed"}
     finally:
         db.dispose_all()

@@ -128,3 +128,7 @@ def test_several_workers_add_up_in_multiprocess_mode(database_url, tmp_path):
     line = 'specialfund_http_requests_total{endpoint="healthz",method="GET",status="200"}'
     assert f"{line} 1.0" in outputs[0]
     assert f"{line} 2.0" in outputs[1]
+
+
+def test_the_queue_reports_its_depth(metered):
+    assert scrape(metered)[("specialfund_queue_depth", ())] == 0
