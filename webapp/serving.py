@@ -4,7 +4,8 @@ Werkzeug's development server says ``Server: Werkzeug/3.1.9 Python/3.11.2`` and
 gunicorn sets ``SERVER_SOFTWARE`` to ``gunicorn/<version>`` (older releases also put
 it in ``Server``): a version tells an attacker which published flaws to try. Both
 say ``specialfund`` instead: ``specialfund run`` serves with ``QuietRequestHandler``,
-and gunicorn started with ``-c python:webapp.gunicorn_config`` is told the same.
+and gunicorn started with ``-c gunicorn.conf.py`` (which reads
+``webapp.gunicorn_config``) is told the same.
 
 The worker that makes PDFs, workbooks and exports (``webapp.queue``) runs as
 ``specialfund worker``; ``specialfund run`` also starts one consumer thread beside the

@@ -90,6 +90,9 @@ ROWS = {
     "auth.revoke_token": ("POST", "/account/tokens/{tid}/revoke",
                           lambda u: 302 if u == ANON else None if u == "fin1" else 404),
     "static": ("GET", "/static/css/app.css", lambda u: 200),
+    # Probes answer everyone, with nothing but the names of the checks.
+    "healthz": ("GET", "/healthz", lambda u: 200),
+    "readyz": ("GET", "/readyz", lambda u: 200),
     "main.dashboard": ("GET", "/dashboard",
                        lambda u: 302 if u == ANON or role(u) == "admin" else 200),
     "main.fund": ("GET", "/funds/YJQ", lambda u: gate(u, STAFF, lambda: 200 if reader(u) else 404)),

@@ -3,7 +3,10 @@ gunicorn with the app's config each answer ``Server: specialfund``."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
+import runpy
 import socket
 import subprocess
 import sys
@@ -12,6 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from gunicorn.config import Config
+
+import webapp.gunicorn_config
+from webapp.config import from_environment
 
 BIN = Path(sys.executable).parent
 
@@ -75,3 +82,29 @@ def test_the_development_server_refuses_to_start_without_keys(server_env):
                           text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert done.stderr.startswith("Error: SPECIALFUND_DATA_KEY not set.")
+
+
+def test_gunicorn_conf_lets_a_long_download_finish_and_nginx_waits_as_long(monkeypatch):
+    """gunicorn.conf.py (docs/operations.md, Production) gives a request longer than the
+    90 s a year's audit-log PDF takes, and the example nginx site agrees with it and with
+    the app's limit on a request's size. The file is read as gunicorn reads it."""
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    importlib.reload(webapp.gunicorn_config)
+    config = Config()
+    for name, value in runpy.run_path(str(root / "gunicorn.conf.py")).items():
+        if name in config.settings:
+            config.set(name, value)
+    assert config.timeout >= 120
+    assert config.graceful_timeout == config.timeout
+    assert config.keepalive > 2
+    assert config.workers == 2 * len(os.sched_getaffinity(0)) + 1
+    assert (config.accesslog, config.wsgi_app) == ("-", "webapp:create_app()")
+    assert config.bind == ["127.0.0.1:8000"]
+
+    nginx = (root / "deploy" / "nginx-specialfund.conf").read_text()
+    assert f"proxy_read_timeout {config.timeout}s;" in nginx
+    assert "proxy_pass http://127.0.0.1:8000;" in nginx
+    body = re.search(r"client_max_body_size (\d+)m;", nginx)
+    assert body and int(body.group(1)) * 1024 * 1024 == from_environment(str(root))[
+        "MAX_CONTENT_LENGTH"]
