@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,12 @@ def make_huey(config: dict[str, Any]) -> Huey:
 
 
 def init_app(app: Flask) -> None:
+    """Make the app's queue on first use (``queue_of``): a console command that never
+    queues a job then opens no queue and writes nothing into the instance folder."""
+    app.extensions[QUEUE] = None
+
+
+def _make_queue(app: Flask) -> Queue:
     """The app's queue and its two tasks. After ``db.init_app``: tasks use its sessions."""
     huey = make_huey(app.config)
     folder = Path(str(app.config["JOBS_DIR"]))
@@ -78,17 +85,28 @@ def init_app(app: Flask) -> None:
         with app.app_context(), transaction(factory) as session:
             runner.purge_jobs(session, folder, clock.now() - keep)
 
-    app.extensions[QUEUE] = Queue(huey, run_job, folder)
+    return Queue(huey, run_job, folder)
+
+
+_making = threading.Lock()
+
+
+def queue_of(app: Flask) -> Queue:
+    with _making:
+        made: Queue | None = app.extensions[QUEUE]
+        if made is None:
+            made = app.extensions[QUEUE] = _make_queue(app)
+        return made
 
 
 def depth(app: Flask) -> int:
     """How many jobs wait for the worker; reading it proves the queue's storage answers
     (``/healthz``, the metrics' queue depth)."""
-    return int(app.extensions[QUEUE].huey.pending_count())
+    return int(queue_of(app).huey.pending_count())
 
 
 def current_queue() -> Queue:
-    return current_app.extensions[QUEUE]
+    return queue_of(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def enqueue(job_id: str) -> None:
@@ -118,6 +136,6 @@ class EmbeddedConsumer(Consumer):
 
 
 def consumer(app: Flask, workers: int, *, embedded: bool = False) -> Consumer:
-    huey = app.extensions[QUEUE].huey
+    huey = queue_of(app).huey
     kind = EmbeddedConsumer if embedded else Consumer
     return kind(huey, workers=workers, worker_type="thread")

@@ -255,7 +255,7 @@ def worker_app(request, database_url, instance_folder):
             pytest.skip("no Redis at 127.0.0.1:6379")
         overrides |= {"REDIS_URL": url, "JOBS_QUEUE_NAME": f"specialfund-test-{uuid.uuid4()}"}
     app = create_app(overrides)
-    huey = app.extensions[queue.QUEUE].huey
+    huey = queue.queue_of(app).huey
     assert type(huey).__name__ == ("RedisHuey" if request.param == "redis" else "SqliteHuey")
     consumer = queue.consumer(app, workers=1, embedded=True)
     consumer.start()
