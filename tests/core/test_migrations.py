@@ -41,7 +41,7 @@ def test_records_written_before_funds_were_recorded_keep_verifying(tmp_path):
     from sqlalchemy import insert, select
 
     from audit import record, verify_chain
-    from audit.models import AuditHead, AuditRecord
+    from audit.models import AuditRecord
     from core.actors import Actor
     from core.db import make_engine, make_session_factory, transaction
     from core.hashing import GENESIS, chain_hash
@@ -60,8 +60,8 @@ def test_records_written_before_funds_were_recorded_keep_verifying(tmp_path):
             connection.execute(insert(AuditRecord.__table__),
                                [{**row, "prev_hash": previous, "hash": digest}])
             previous = digest
-        connection.execute(insert(AuditHead.__table__), [{"id": 1, "last_id": 2,
-                                                         "last_hash": previous}])
+        connection.execute(text("INSERT INTO audit_head (id, last_id, last_hash) "
+                                "VALUES (1, 2, :h)"), {"h": previous})
     upgrade(engine, SCRIPT_LOCATION)
     factory = make_session_factory(engine)
     with factory() as session:
