@@ -16,7 +16,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from audit import verify_chain
+from audit import chain_label, verify_chain
 from core.actors import Actor
 from core.db import begin_write
 from core.errors import DomainError, InvalidInput, PermissionDenied
@@ -417,16 +417,21 @@ audit_group = AppGroup("audit", help="The hash-chained audit log.")
 @audit_group.command("verify")
 @in_transaction
 def audit_verify(session: Session) -> None:
-    """Recompute the audit chain and name the first broken link; then check, fund by
-    fund, that the audit log and the journal name each other and that every closed
-    period still finds the heads it recorded."""
+    """Recompute every audit chain (each fund's, and that of actions of no fund) and
+    name the first broken link; then check, fund by fund, that the audit log and the
+    journal name each other and that every closed period still finds the heads it
+    recorded."""
     report = verify_chain(session)
-    if report.ok:
-        say(_("Audit chain intact: {count} records, head {head}.", count=report.checked,
-              head=report.head_hash))
-    else:
-        say(_("Audit chain BROKEN at record #{id}: {problem}", id=report.broken_at,
+    for chain in report.heads:
+        if chain.chain != report.broken_chain:
+            say(_("Audit chain {chain} intact: {count} records, head {head}.",
+                  chain=chain.label, count=chain.seq, head=chain.hash))
+    if report.broken_chain is not None:
+        say(_("Audit chain {chain} BROKEN at record #{position}: {problem}",
+              chain=chain_label(report.broken_chain), position=report.broken_at,
               problem=report.problem))
+    elif not report.heads:
+        say(_("Audit log empty: no records."))
     failed = not report.ok
     for fund in list_funds(session):
         problems = check_audit_against_journal(session, fund)
