@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.chain import ChainHead, ChainReport, chain_label, head, verify_chain
@@ -127,18 +127,16 @@ def summarize(record: AuditRecord) -> str:
 
 @dataclass(frozen=True)
 class _Cut:
-    """The period's records of these funds, cut at one head of the log: records
-    appended while the extract is made are in neither the list nor the count."""
+    """The period's records of these funds, cut at the largest id when the extract
+    starts: records appended while it is made are in neither the list nor the count
+    (on PostgreSQL ids come from a sequence, so a transaction that took its id before
+    the cut and commits during the extract may still show; the heads printed are
+    those read before the cut)."""
 
-    head: Any  # (id, hash) of the last record, or None for an empty log
     chains: list[ChainHead]  # the heads of the chains of these funds (and of no fund)
     records: list[tuple[AuditRecord, str | None]]  # with the fund each belongs to
     total: int  # the period's records of every fund, and of none
     unattributed: bool  # the extract includes the records that belong to no fund
-
-    @property
-    def last_id(self) -> int:
-        return self.head.id if self.head is not None else 0
 
 
 def _cut(session: Session, funds: list[Fund], period: Period) -> _Cut:
@@ -154,16 +152,14 @@ def _cut(session: Session, funds: list[Fund], period: Period) -> _Cut:
     chains = [head(session, f.code) for f in funds]
     if scope.unattributed:
         chains.append(head(session, ""))
-    last = session.execute(select(AuditRecord.id, AuditRecord.hash)
-                           .order_by(AuditRecord.id.desc()).limit(1)).first()
-    last_id = last.id if last is not None else 0
+    last_id = session.execute(select(func.coalesce(func.max(AuditRecord.id), 0))).scalar_one()
     owner = auditlog.record_fund()
     records = [(record, fund) for record, fund in session.execute(
         select(AuditRecord, owner).where(*near, AuditRecord.id <= last_id, scope.clause(owner))
         .order_by(AuditRecord.id)) if in_period(record.at)]
     total = sum(1 for at in session.execute(select(AuditRecord.at).where(
         *near, AuditRecord.id <= last_id)).scalars() if in_period(at))
-    return _Cut(last, chains, records, total, scope.unattributed)
+    return _Cut(chains, records, total, scope.unattributed)
 
 
 def _record_row(record: AuditRecord, fund: str | None, roles: dict[str, str]) -> dict[str, Any]:
@@ -183,7 +179,7 @@ def _record_row(record: AuditRecord, fund: str | None, roles: dict[str, str]) ->
 
 
 def _chain_head(chain: ChainHead) -> str:
-    return f"{chain_label(chain.chain)} 链第 {chain.seq} 条（哈希 {chain.hash}）"
+    return f"{chain_label(chain.chain)} 第 {chain.seq} 条（哈希 {chain.hash}）"
 
 
 def _notes(cut: _Cut, chain: ChainReport, funds: list[Fund], listed: int) -> list[str]:
@@ -203,7 +199,7 @@ def _notes(cut: _Cut, chain: ChainReport, funds: list[Fund], listed: int) -> lis
     left_out = cut.total - listed
     covered = "、".join(f"{f.code} {f.name_zh}" for f in funds) or "无"
     notes += [
-        "本摘录截至" + ("、".join(_chain_head(c) for c in cut.chains) or "审计日志开头")
+        "本摘录截至审计链 " + "、".join(_chain_head(c) for c in cut.chains)
         + f"，只列基金 {covered} 的记录"
         + ("及不属于任何基金的记录" if cut.unattributed else "")
         + "。每个基金的审计记录自成一条链（不属于任何基金的记录另成一条），各链互不等待；"
