@@ -1,6 +1,7 @@
-"""Where the books end: each fund's journal head and the audit chain's head, as plain
-data. A backup's manifest records them and a restore compares the restored books with
-them; two copies of the books with the same heads hold the same chained history."""
+"""Where the books end: each fund's journal head and the head of every audit chain (one a
+fund, "" for actions of no fund), as plain data. A backup's manifest records them and a
+restore compares the restored books with them; two copies of the books with the same
+heads hold the same chained history."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from ledger.funds import list_funds
 
 
 def book_heads(session: Session) -> dict[str, Any]:
-    last_id, last_hash = audit.head(session)
     return {
         "funds": {fund.code: {"entry_count": fund.entry_count,
                               "last_entry_hash": fund.last_entry_hash}
                   for fund in list_funds(session)},
-        "audit": {"last_id": last_id, "last_hash": last_hash},
+        "audit": {head.chain: {"seq": head.seq, "id": head.id, "hash": head.hash}
+                  for head in audit.heads(session)},
     }

@@ -70,8 +70,9 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
     closing = balances(session, fund, end)
     # The heads as the period closes, in the audit chain: removing the newest
     # entries or audit records and rewinding the heads afterwards is then caught.
+    # The fund's own audit chain: the close is recorded there, right after this head.
     journal_head = {"seq": fund.entry_count, "hash": fund.last_entry_hash}
-    audit_id, audit_hash = audit.head(session, lock=True)
+    audit_head = audit.head(session, fund.code, lock=True)
     before = fund.locked_through.isoformat() if fund.locked_through else None
     sealed_id, sealed_hash = audit.record(
         session, actor, "ledger.close-period", "fund", fund.code,
@@ -79,7 +80,8 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
         after={"locked_through": end.isoformat(), "period": label,
                "balances": {k: f"{v:.2f}" for k, v in sorted(closing.items())},
                "journal_head": journal_head,
-               "audit_head": {"id": audit_id, "hash": audit_hash}},
+               "audit_head": {"seq": audit_head.seq, "id": audit_head.id,
+                              "hash": audit_head.hash}},
         reason=why, fund=fund.code)
     close = PeriodClose(fund_id=fund.id, period=label, period_start=start, period_end=end,
                         closed_at=clock.now().isoformat(timespec="seconds"),

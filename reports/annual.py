@@ -18,7 +18,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 import audit
-from audit.models import AuditHead
 from core import clock
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -150,6 +149,12 @@ def annual_charts(lines: list[CountyLine], *, consolidated: bool) -> list[tuple[
     return charts
 
 
+def _audit_head(session: Session, fund: Fund) -> str | None:
+    """The hash at the head of the fund's own audit chain, or None while it is empty."""
+    head = audit.head(session, fund.code)
+    return head.hash if head.seq else None
+
+
 def annual_html(session: Session, report: AnnualReport) -> str:
     fund, period = report.fund, Period.year(report.year)
     funds = [fund]
@@ -177,7 +182,7 @@ def annual_html(session: Session, report: AnnualReport) -> str:
     if report.id is not None and session.execute(withdrawn_targets("annual-report").where(
             Withdrawal.target_id == report.id)).first():
         narrative = dict.fromkeys(SECTIONS, WITHDRAWN_SECTION)
-    head = session.get(AuditHead, 1)
+    head = _audit_head(session, fund)
     return _templates.get_template("annual.html").render(
         report=report, fund=fund, period=period, lines=lines,
         narrative=narrative, engagements=engagements, corrections=corrections,
@@ -185,7 +190,7 @@ def annual_html(session: Session, report: AnnualReport) -> str:
         source_labels=SOURCE_LABELS, money=format_cny,
         charts=annual_charts(lines, consolidated=report.consolidated),
         generated=clock.now().strftime("%Y-%m-%d %H:%M"),
-        audit_head=head.last_hash if head else "—")
+        audit_head=head or "—")
 
 
 def annual_pdf(session: Session, report: AnnualReport) -> bytes:
@@ -223,10 +228,9 @@ def reissue(session: Session, actor: Actor, report: AnnualReport, *, withdrawal_
     report.edition += 1
     session.flush()
     pdf = annual_pdf(session, report)
-    head = session.get(AuditHead, 1)
     report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     report.ledger_head, report.audit_head = (report.fund.last_entry_hash,
-                                             head.last_hash if head else None)
+                                             _audit_head(session, report.fund))
     path = edition_path(folder, report)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pdf)  # a new name: the replaced edition's file is never overwritten
@@ -251,11 +255,10 @@ def publish(session: Session, actor: Actor, report: AnnualReport) -> bytes:
     # Screened again: it becomes public now, and a child may have been listed since.
     screen_public_text(session, [report.fund], _narrative_fields(report.narrative))
     pdf = annual_pdf(session, report)
-    head = session.get(AuditHead, 1)
     report.state, report.published_by, report.published_at = "published", actor.name, clock.now()
     report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     report.ledger_head, report.audit_head = (report.fund.last_entry_hash,
-                                             head.last_hash if head else None)
+                                             _audit_head(session, report.fund))
     audit.record(session, actor, "annual-report.publish", "annual-report",
                  f"{report.fund.code}:{report.year}", after={"sha256": report.pdf_sha256},
                  fund=report.fund.code)

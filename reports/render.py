@@ -160,8 +160,9 @@ def provenance_lines(provenance: Provenance) -> list[tuple[str, str]]:
     for fund in provenance.funds:
         lines.append((f"账簿链头 {fund.code}",
                       f"{fund.name_zh}　共 {fund.entry_count} 笔分录　{fund.last_entry_hash}"))
-    lines.append(("审计日志链头",
-                  f"第 {provenance.audit_last_id} 条　{provenance.audit_last_hash}"))
+    for fund in provenance.funds:
+        lines.append((f"审计日志链头 {fund.code}",
+                      f"第 {fund.audit_seq} 条　{fund.audit_hash}"))
     return lines
 
 
@@ -183,8 +184,9 @@ def _provenance_sheet(book: Workbook, table: Table, provenance: Provenance) -> N
         row += 1
         xlsx_text(sheet.cell(row=row, column=1), f"{fund.code} 链头哈希")
         xlsx_text(sheet.cell(row=row, column=2), fund.last_entry_hash)
-    xlsx_text(sheet.cell(row=row + 1, column=1), "审计链头哈希")
-    xlsx_text(sheet.cell(row=row + 1, column=2), provenance.audit_last_hash)
+        row += 1
+        xlsx_text(sheet.cell(row=row, column=1), f"{fund.code} 审计链头哈希")
+        xlsx_text(sheet.cell(row=row, column=2), fund.audit_hash)
 
 
 def _pdf_cell(column: Column, value: Any) -> str:

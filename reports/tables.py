@@ -7,7 +7,8 @@ official documents in Chinese.
 
 A ``Provenance`` names the books a report was made from: the period, when it was
 generated, each fund's ledger head (entry count and hash of the last entry) and the
-audit chain's head. Two copies carrying the same heads describe the same books.
+head of its audit chain (each fund has its own). Two copies carrying the same heads
+describe the same books.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class FundHead:
     name_zh: str
     entry_count: int
     last_entry_hash: str
+    audit_seq: int  # the head of the fund's own audit chain: its length and last hash
+    audit_hash: str
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,6 @@ class Provenance:
     funds: tuple[FundHead, ...]
     period: Period
     generated_at: dt.datetime
-    audit_last_id: int
-    audit_last_hash: str
 
     @property
     def fund_codes(self) -> list[str]:
@@ -99,12 +100,14 @@ def provenance(session: Session, funds: Sequence[Fund], period: Period) -> Prove
     rows = {row.id: row for row in session.execute(
         select(Fund.id, Fund.code, Fund.name_zh, Fund.entry_count, Fund.last_entry_hash)
         .where(Fund.id.in_(ids)))} if ids else {}
+    codes = [row.code for row in rows.values()]
+    chains = {row.chain: (int(row.last_seq), row.last_hash) for row in session.execute(
+        select(AuditHead.chain, AuditHead.last_seq, AuditHead.last_hash)
+        .where(AuditHead.chain.in_(codes)))} if codes else {}
     heads = tuple(FundHead(rows[i].code, rows[i].name_zh, int(rows[i].entry_count),
-                           rows[i].last_entry_hash) for i in ids if i in rows)
-    head = session.execute(
-        select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1)).first()
-    last_id, last_hash = (int(head.last_id), head.last_hash) if head is not None else (0, GENESIS)
-    return Provenance(heads, period, clock.now(), last_id, last_hash)
+                           rows[i].last_entry_hash,
+                           *chains.get(rows[i].code, (0, GENESIS))) for i in ids if i in rows)
+    return Provenance(heads, period, clock.now())
 
 
 def period_zh(period: Period) -> str:

@@ -24,7 +24,7 @@ from ledger.funds import list_funds
 from ledger.heads import book_heads
 from ledger.verify import verify_fund
 from migrations import SCRIPT_LOCATION
-from webapp.console import say
+from webapp.console import say, say_chains
 from webapp.extensions import db
 
 
@@ -81,14 +81,9 @@ def _verify(session: Session, expected: dict[str, Any]) -> bool:
         say(_("FAILED {fund}: {count} problems", fund=fund.code, count=len(report.problems)))
         for problem in report.problems:
             say(f"  - {problem}")
-    chain = verify_chain(session)
-    if chain.ok:
-        say(_("Audit chain intact: {count} records, head {head}.", count=chain.checked,
-              head=chain.head_hash))
-    else:
-        ok = False
-        say(_("Audit chain BROKEN at record #{id}: {problem}", id=chain.broken_at,
-              problem=chain.problem))
+    chains = verify_chain(session)
+    say_chains(chains)
+    ok = ok and chains.ok
     for fund in funds:
         problems = check_audit_against_journal(session, fund)
         if problems:

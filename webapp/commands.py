@@ -51,6 +51,7 @@ from webapp.console import (
     prove,
     proven,
     say,
+    say_chains,
 )
 from webapp.demo import DEMO_PASSWORD, build
 from webapp.extensions import db, protector
@@ -417,16 +418,12 @@ audit_group = AppGroup("audit", help="The hash-chained audit log.")
 @audit_group.command("verify")
 @in_transaction
 def audit_verify(session: Session) -> None:
-    """Recompute the audit chain and name the first broken link; then check, fund by
-    fund, that the audit log and the journal name each other and that every closed
-    period still finds the heads it recorded."""
+    """Recompute every audit chain (each fund's, and that of actions of no fund) and
+    name the first broken link; then check, fund by fund, that the audit log and the
+    journal name each other and that every closed period still finds the heads it
+    recorded."""
     report = verify_chain(session)
-    if report.ok:
-        say(_("Audit chain intact: {count} records, head {head}.", count=report.checked,
-              head=report.head_hash))
-    else:
-        say(_("Audit chain BROKEN at record #{id}: {problem}", id=report.broken_at,
-              problem=report.problem))
+    say_chains(report)
     failed = not report.ok
     for fund in list_funds(session):
         problems = check_audit_against_journal(session, fund)

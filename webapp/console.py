@@ -29,6 +29,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+from audit import ChainReport, chain_label
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError, PermissionDenied
@@ -222,3 +223,17 @@ def in_transaction(work: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return wrapper
+
+
+def say_chains(report: ChainReport) -> None:
+    """``audit verify``'s verdict: a line for each audit chain, the broken one named."""
+    for chain in report.heads:
+        if chain.chain != report.broken_chain:
+            say(_("Audit chain {chain} intact: {count} records, head {head}.",
+                  chain=chain.label, count=chain.seq, head=chain.hash))
+    if report.broken_chain is not None:
+        say(_("Audit chain {chain} BROKEN at record #{position}: {problem}",
+              chain=chain_label(report.broken_chain), position=report.broken_at,
+              problem=report.problem))
+    elif not report.heads:
+        say(_("Audit log empty: no records."))

@@ -1,6 +1,6 @@
 """审计日志摘录: the audit records of a period that belong to some funds, each with a
 short summary of harmless fields (never names, ID numbers or free text), the result of
-checking the whole chain, and the chain head the extract was cut at."""
+checking every audit chain, and the heads of the funds' chains the extract was cut at."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audit.chain import ChainReport, verify_chain
+from audit.chain import ChainHead, ChainReport, chain_label, head, verify_chain
 from audit.models import AuditRecord
 from core import clock
 from core.actors import ROLE_LABELS
@@ -127,17 +127,16 @@ def summarize(record: AuditRecord) -> str:
 
 @dataclass(frozen=True)
 class _Cut:
-    """The period's records of these funds, cut at one head of the log: records
-    appended while the extract is made are in neither the list nor the count."""
+    """The period's records of these funds, cut at the largest id when the extract
+    starts: records appended while it is made are in neither the list nor the count
+    (on PostgreSQL ids come from a sequence, so a transaction that took its id before
+    the cut and commits during the extract may still show; the heads printed are
+    those read before the cut)."""
 
-    head: Any  # (id, hash) of the last record, or None for an empty log
+    chains: list[ChainHead]  # the heads of the chains of these funds (and of no fund)
     records: list[tuple[AuditRecord, str | None]]  # with the fund each belongs to
     total: int  # the period's records of every fund, and of none
     unattributed: bool  # the extract includes the records that belong to no fund
-
-    @property
-    def last_id(self) -> int:
-        return self.head.id if self.head is not None else 0
 
 
 def _cut(session: Session, funds: list[Fund], period: Period) -> _Cut:
@@ -150,16 +149,17 @@ def _cut(session: Session, funds: list[Fund], period: Period) -> _Cut:
     def in_period(at: str) -> bool:
         return period.start <= cst_date(dt.datetime.fromisoformat(at)) <= period.end
 
-    head = session.execute(select(AuditRecord.id, AuditRecord.hash)
-                           .order_by(AuditRecord.id.desc()).limit(1)).first()
-    last_id = head.id if head is not None else 0
+    chains = [head(session, f.code) for f in funds]
+    if scope.unattributed:
+        chains.append(head(session, ""))
+    last_id = session.execute(select(func.coalesce(func.max(AuditRecord.id), 0))).scalar_one()
     owner = auditlog.record_fund()
     records = [(record, fund) for record, fund in session.execute(
         select(AuditRecord, owner).where(*near, AuditRecord.id <= last_id, scope.clause(owner))
         .order_by(AuditRecord.id)) if in_period(record.at)]
     total = sum(1 for at in session.execute(select(AuditRecord.at).where(
         *near, AuditRecord.id <= last_id)).scalars() if in_period(at))
-    return _Cut(head, records, total, scope.unattributed)
+    return _Cut(chains, records, total, scope.unattributed)
 
 
 def _record_row(record: AuditRecord, fund: str | None, roles: dict[str, str]) -> dict[str, Any]:
@@ -178,27 +178,33 @@ def _record_row(record: AuditRecord, fund: str | None, roles: dict[str, str]) ->
     }
 
 
+def _chain_head(chain: ChainHead) -> str:
+    return f"{chain_label(chain.chain)} 第 {chain.seq} 条（哈希 {chain.hash}）"
+
+
 def _notes(cut: _Cut, chain: ChainReport, funds: list[Fund], listed: int) -> list[str]:
-    """The chain's verdict, then what the extract covers and leaves out."""
+    """The chains' verdict, then what the extract covers and leaves out."""
     if chain.ok:
-        verdict = (f"审计日志链校验完整：自第 1 条至第 {chain.checked} 条逐条重算哈希，全部相符；"
-                   f"链头哈希 {chain.head_hash}。")
+        verdict = (f"审计日志链校验完整：{len(chain.heads)} 条链共 {chain.checked} 条记录"
+                   "逐条重算哈希，全部相符；"
+                   + "；".join(f"{chain_label(h.chain)} 链至第 {h.seq} 条，链头哈希 {h.hash}"
+                              for h in chain.heads if h.chain in {c.chain for c in cut.chains})
+                   + "。")
     else:
-        verdict = (f"审计日志链校验不通过：第 {chain.broken_at} 条断链（{chain.problem}）；"
-                   f"此前 {chain.checked} 条完整，最后一个完好的哈希为 {chain.head_hash}。")
+        broken = chain.head(chain.broken_chain or "")
+        verdict = (f"审计日志链校验不通过：{chain_label(chain.broken_chain or '')} 链"
+                   f"第 {chain.broken_at} 条断链（{chain.problem}）；此前 {chain.checked} 条完整，"
+                   f"该链最后一个完好的哈希为 {broken.hash}。")
     notes = [verdict]
-    head = cut.head
-    if head is not None and head.hash != chain.head_hash:
-        notes.append(f"日志最后一条为第 {head.id} 条，其哈希为 {head.hash}。")
     left_out = cut.total - listed
     covered = "、".join(f"{f.code} {f.name_zh}" for f in funds) or "无"
     notes += [
-        f"本摘录截至审计日志第 {cut.last_id} 条"
-        + (f"（链头哈希 {head.hash}）" if head is not None else "")
+        "本摘录截至审计链 " + "、".join(_chain_head(c) for c in cut.chains)
         + f"，只列基金 {covered} 的记录"
         + ("及不属于任何基金的记录" if cut.unattributed else "")
-        + "。全系统的审计日志是一条链，各基金的记录交错其中，序号不连续之处是其他基金的记录；"
-          "逐条核对哈希须对全链进行（specialfund audit verify）。",
+        + "。每个基金的审计记录自成一条链（不属于任何基金的记录另成一条），各链互不等待；"
+          "序号为全系统统一编号，不连续之处是其他链的记录；"
+          "逐条核对哈希须对各链进行（specialfund audit verify）。",
         f"本期审计日志 {cut.total} 条，本摘录列出与所列基金有关的 {listed} 条"
         + (f"（另 {left_out} 条属其他基金或无法归属，未列出）" if left_out else "") + "。",
         "摘要只列状态、金额、日期等字段，不列修改前后记录的全文，不列姓名和身份证号码；"
@@ -210,8 +216,8 @@ def _notes(cut: _Cut, chain: ChainReport, funds: list[Fund], listed: int) -> lis
 def audit_extract(session: Session, funds: list[Fund], period: Period) -> Table:
     """审计日志摘录: the audit records of the period that belong to these funds (when the
     funds are all the system keeps, also those that belong to no fund), each with a short
-    summary, the result of checking the whole chain, and the chain head the extract was
-    cut at. A record's fund is the one it names; a record written before funds were
+    summary, the result of checking every chain, and the heads of the chains the
+    extract was cut at. A record's fund is the one it names; a record written before funds were
     recorded is attributed by its subject (``reports.auditlog``)."""
     cut = _cut(session, funds, period)
     with locale_as("zh_CN"):

@@ -74,11 +74,11 @@ def test_a_folder_without_our_manifest_is_not_a_backup(tmp_path):
 
 def test_heads_are_compared_line_by_line():
     expected = {"funds": {"YJQ": {"entry_count": 3, "last_entry_hash": "a"}},
-                "audit": {"last_id": 9, "last_hash": "h"}}
+                "audit": {"YJQ": {"seq": 9, "id": 12, "hash": "h"}}}
     assert backup.differences(expected, expected) == []
     found = {"funds": {"YJQ": {"entry_count": 2, "last_entry_hash": "a"},
                        "AYX": {"entry_count": 0, "last_entry_hash": "g"}},
-             "audit": {"last_id": 9, "last_hash": "h"}}
+             "audit": {"YJQ": {"seq": 9, "id": 12, "hash": "h"}}}
     assert backup.differences(expected, found) == [
         "funds.AYX: None ≠ {'entry_count': 0, 'last_entry_hash': 'g'}",
         "funds.YJQ.entry_count: 3 ≠ 2"]

@@ -114,13 +114,15 @@ def remove_newest_entries(session, code: str, keep: int) -> None:
 
 
 def remove_newest_audit_records(session, keep: int) -> None:
-    """Delete the audit records after #keep and rewind the chain's head to #keep."""
+    """Delete the audit records after #keep and rewind each chain's head to its last
+    record left."""
     unguard(session, "audit_log")
-    last = session.execute(text("SELECT hash FROM audit_log WHERE id = :i"),
-                           {"i": keep}).scalar_one()
     session.execute(text("DELETE FROM audit_log WHERE id > :i"), {"i": keep})
-    session.execute(text("UPDATE audit_head SET last_id = :i, last_hash = :h"),
-                    {"i": keep, "h": last})
+    session.execute(text("DELETE FROM audit_chain_heads"))
+    session.execute(text(
+        "INSERT INTO audit_chain_heads (chain, last_seq, last_id, last_hash) "
+        "SELECT coalesce(chain, ''), coalesce(seq, id), id, hash FROM audit_log "
+        "WHERE id IN (SELECT max(id) FROM audit_log GROUP BY coalesce(chain, ''))"))
     session.commit()
 
 
@@ -140,9 +142,13 @@ def test_a_close_records_the_journal_and_audit_heads(session, fund, tmp_path):
     assert sealed.hash == close.audit_hash and sealed.action == "ledger.close-period"
     after = json.loads(sealed.after)
     assert after["journal_head"] == {"seq": 4, "hash": f.last_entry_hash}
-    previous = session.get(AuditRecord, close.audit_id - 1)
-    assert after["audit_head"] == {"id": previous.id, "hash": previous.hash}
-    assert head(session) == (sealed.id, sealed.hash)
+    # The head of the fund's own chain, which the close's record then continued.
+    assert (sealed.chain, sealed.seq) == (fund, after["audit_head"]["seq"] + 1)
+    previous = session.execute(select(AuditRecord).where(
+        AuditRecord.chain == fund, AuditRecord.seq == sealed.seq - 1)).scalar_one()
+    assert after["audit_head"] == {"seq": previous.seq, "id": previous.id,
+                                   "hash": previous.hash}
+    assert head(session, fund) == (fund, sealed.seq, sealed.id, sealed.hash)
 
     path = tmp_path / "lzx.beancount"
     with path.open("w", encoding="utf-8") as out:

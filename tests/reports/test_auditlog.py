@@ -116,7 +116,6 @@ def test_records_without_a_fund_are_read_by_their_subject_or_by_those_who_read_a
 
 
 def test_an_extract_names_the_funds_it_covers_and_the_head_it_was_cut_at(world):
-    from audit.models import AuditHead
     from ledger.models import Fund
     from reports.figures import Period
     from reports.statements import audit_extract
@@ -126,14 +125,17 @@ def test_an_extract_names_the_funds_it_covers_and_the_head_it_was_cut_at(world):
     with transaction(world.factory) as s:
         audit.record(s, CONSOLE, "system.note", "system", "nightly")
     with world.factory() as s:
-        head = s.get(AuditHead, 1)
+        yjq, nobody = audit.head(s, "YJQ"), audit.head(s)
         funds = {f.code: f for f in s.execute(select(Fund)).scalars()}
         county = audit_extract(s, [funds["YJQ"]], Period.parse("2026"))
         city = audit_extract(s, list(funds.values()), Period.parse("2026"))
-    cut = f"本摘录截至审计日志第 {head.last_id} 条（链头哈希 {head.last_hash}）"
+    cut = f"本摘录截至审计链 YJQ 第 {yjq.seq} 条（哈希 {yjq.hash}）"
+    assert yjq.seq > 0 and nobody.seq > 0
     assert any(note.startswith(cut + "，只列基金 YJQ 测试基金YJQ 的记录。")
                for note in county.notes), county.notes
     assert {r["fund"] for r in county.rows} == {"YJQ"}
     assert any("及不属于任何基金的记录" in note for note in city.notes)
+    assert any(f"、（无基金） 第 {nobody.seq} 条（哈希 {nobody.hash}），只列基金" in note
+               for note in city.notes), city.notes
     assert {r["fund"] for r in city.rows} == {"ZYS", "YJQ", "AYX", "—"}
     assert {r["id"] for r in county.rows} < {r["id"] for r in city.rows}

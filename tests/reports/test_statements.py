@@ -221,7 +221,8 @@ def check_pdf(pdf: bytes, table: Table, prov, tmp_path: Path, figures: list[Deci
     for head in prov.funds:
         assert head.last_entry_hash in text, head.code
         assert f"共{head.entry_count}笔分录" in text
-    assert prov.audit_last_hash in text
+    for head in prov.funds:
+        assert head.audit_hash in text and f"第{head.audit_seq}条记录" in text, head.code
     assert "第1页/共" in text
     for figure in figures:
         assert format_cny(figure) in text, figure
@@ -243,7 +244,7 @@ def check_outputs(session, table: Table, funds, tmp_path: Path,
     sheet = xlsx_provenance(xlsx)
     for head in prov.funds:
         assert head.last_entry_hash in sheet
-    assert prov.audit_last_hash in sheet
+        assert head.audit_hash in sheet
     text = check_pdf(to_pdf(table, prov), table, prov, tmp_path, figures)
     for output in (to_csv(table).decode("utf-8-sig"), text, sheet, str(xlsx_rows(xlsx, table))):
         for secret in (CHILD_NAME, GUARDIAN, CHILD_ID, CHILD_ID[:3] + "*" * 11 + CHILD_ID[-4:],
@@ -481,12 +482,12 @@ def test_audit_extract(books, session_of, tmp_path):
     s = session_of
     funds = funds_of(s, "YJQ")
     table = audit_extract(s, funds, YEAR)
-    head = s.get(AuditHead, 1)
+    head = s.get(AuditHead, "YJQ")
     chain = verify_chain(s)
 
     assert chain.ok
     assert table.notes[0].startswith("审计日志链校验完整")
-    assert head.last_hash in table.notes[0]
+    assert f"YJQ 链至第 {head.last_seq} 条，链头哈希 {head.last_hash}" in table.notes[0]
     actions = [r["action"] for r in table.rows]
     assert "开具捐赠票据" in actions and "作废捐赠票据" in actions and "项目批准" in actions
     assert "登记受益儿童" in actions
@@ -514,10 +515,11 @@ def test_audit_extract_names_the_first_broken_link(books, factory):
             s.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
         else:
             s.execute(text("DROP TRIGGER audit_log_no_update"))
-        s.execute(text("UPDATE audit_log SET reason = 'nothing to see' WHERE id = 3"))
+        s.execute(text("UPDATE audit_log SET reason = 'nothing to see' "
+                       "WHERE chain = 'YJQ' AND seq = 3"))
     with factory() as s:
         table = audit_extract(s, funds_of(s, "YJQ"), YEAR)
-    assert table.notes[0].startswith("审计日志链校验不通过：第 3 条断链")
+    assert table.notes[0].startswith("审计日志链校验不通过：YJQ 链第 3 条断链")
 
 
 # --- the PDF layout ------------------------------------------------------------------------

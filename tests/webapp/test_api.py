@@ -220,6 +220,17 @@ def test_roles_and_tokens(as_user, app, tokens, factory, login):
     assert as_user("fin1").get("/audit-log").status_code == 403
     log = as_user("aud").get("/audit-log?per_page=5").get_json()
     assert len(log["items"]) == 5 and log["has_next"]
+    # What the API gives is enough to recompute a record's hash: its position in its chain.
+    from core.hashing import canonical_json, chain_hash
+    for item in log["items"]:
+        payload = {key: item[key] for key in ("at", "actor", "role", "action", "subject_type",
+                                              "subject_id", "reason")}
+        payload |= {"id": item["position"], **{key: None if item[key] is None else
+                                                canonical_json(item[key])
+                                                for key in ("before", "after")}}
+        if item["fund"] is not None:
+            payload["fund"] = item["fund"]
+        assert chain_hash(item["prev_hash"], payload) == item["hash"]
     anonymous = as_user(None)
     missing = anonymous.get("/funds")
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")

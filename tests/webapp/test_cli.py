@@ -370,12 +370,13 @@ def test_demo_verifies_and_a_direct_sql_edit_is_named(run, engine):
             "UPDATE postings SET amount = amount + 100 WHERE id = ("
             "SELECT MIN(p.id) FROM postings p JOIN journal_entries e ON e.id = p.entry_id "
             "JOIN jurisdictions j ON j.id = e.fund_id WHERE j.code = 'AYX' AND e.seq = 3)"))
-        conn.execute(text("UPDATE audit_log SET actor = 'intruder' WHERE id = 42"))
+        conn.execute(text("UPDATE audit_log SET actor = 'intruder' "
+                          "WHERE chain = 'YJQ' AND seq = 42"))
     status, out, _ = run("ledger", "verify")
     assert status == 1
     assert "FAILED AYX" in out and "#3" in out and out.count("OK ") == 5
     status, out, _ = run("audit", "verify")
-    assert status == 1 and "#42" in out
+    assert status == 1 and "Audit chain YJQ BROKEN at record #42: audit record YJQ #42 (" in out
 
 
 def test_a_database_failure_is_one_line_that_quotes_no_sql(run, run_as, fund, engine,
@@ -420,35 +421,48 @@ def test_both_verify_commands_report_the_cross_checks(run, run_as, fund, engine,
     assert (status, out) == (0, "OK YJQ: 2 entries; Beancount and SQL agree; receipts, "
                                 "projects, the audit log and the closed periods' heads match "
                                 "the journal.\n")
+    with engine.connect() as conn:
+        chains = conn.execute(text("SELECT chain, last_seq, last_hash FROM audit_chain_heads "
+                                   "ORDER BY chain")).all()
+    assert [(chain, seq) for chain, seq, _ in chains] == [("YJQ", 8), ("ZYS", 2)]
+    intact = [f"Audit chain {chain or '(no fund)'} intact: {seq} records, head {head}."
+              for chain, seq, head in chains]
     status, out, _ = run("audit", "verify")
     assert status == 0
-    assert out.splitlines()[1:] == [
+    assert out.splitlines() == [
+        *intact,
         "OK ZYS: the audit log and the journal name each other; the closed periods' heads "
         "are in place.",
         "OK YJQ: the audit log and the journal name each other; the closed periods' heads "
         "are in place."]
 
-    # The newest audit record (the close's seal) removed, the chain's head rewound.
+    # The newest audit record of YJQ (the close's seal) removed, its chain's head rewound.
     with engine.begin() as conn:
         sealed, digest = conn.execute(text(
             "SELECT audit_id, audit_hash FROM period_closes")).one()
-        previous = conn.execute(text("SELECT hash FROM audit_log WHERE id = :i"),
-                                {"i": sealed - 1}).scalar_one()
+        seq = conn.execute(text("SELECT seq FROM audit_log WHERE id = :i"),
+                           {"i": sealed}).scalar_one()
+        previous_id, previous = conn.execute(text(
+            "SELECT id, hash FROM audit_log WHERE chain = 'YJQ' AND seq = :s"),
+            {"s": seq - 1}).one()
         if conn.dialect.name == "postgresql":
             conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
         else:
             conn.execute(text("DROP TRIGGER audit_log_no_delete"))
         conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": sealed})
-        conn.execute(text("UPDATE audit_head SET last_id = :i, last_hash = :h"),
-                     {"i": sealed - 1, "h": previous})
+        conn.execute(text("UPDATE audit_chain_heads SET last_seq = :s, last_id = :i, "
+                          "last_hash = :h WHERE chain = 'YJQ'"),
+                     {"s": seq - 1, "i": previous_id, "h": previous})
     lost = ["  - period 2025-01 of fund YJQ is closed, but the audit log has no record of "
             "its close",
             f"  - period 2025-01 was sealed by audit record #{sealed} (hash {digest[:16]}), "
             "which is no longer in the audit log"]
+    rewound = [f"Audit chain YJQ intact: {seq - 1} records, head {previous}."
+               if line.startswith("Audit chain YJQ ") else line for line in intact]
     status, out, _ = run("audit", "verify")
     assert status == 1
     assert out.splitlines() == [
-        f"Audit chain intact: {sealed - 1} records, head {previous}.",
+        *rewound,
         "OK ZYS: the audit log and the journal name each other; the closed periods' heads "
         "are in place.",
         "FAILED YJQ: 2 problems", *lost]

@@ -286,9 +286,9 @@ def audit_log(query: s.PageQuery) -> s.AuditList:
     """Auditors only, and only the records of the funds the token's owner may read (a
     city's auditors read their counties'; records of no fund go to those who read every
     fund). The records are as chained -- `fund` is what the hash covers, null for records
-    of no fund and for records written before funds were recorded -- and the numbers of
-    other funds' records are missing from the list: verify the whole chain with
-    `specialfund audit verify`."""
+    of no fund and for records written before funds were recorded. Each fund's records
+    form their own chain (`chain`, `position`); the ids are global, so other funds'
+    records leave gaps between them. Verify every chain with `specialfund audit verify`."""
     scope = auditlog.readable_scope(db.session, current_actor())
     rows = db.session.execute(
         select(AuditRecord).where(scope.clause()).order_by(AuditRecord.id.desc())
@@ -298,7 +298,8 @@ def audit_log(query: s.PageQuery) -> s.AuditList:
                          subject_type=r.subject_type, subject_id=r.subject_id,
                          before=json.loads(r.before) if r.before else None,
                          after=json.loads(r.after) if r.after else None,
-                         reason=r.reason, fund=r.fund, prev_hash=r.prev_hash, hash=r.hash)
+                         reason=r.reason, fund=r.fund, chain=r.chain_key,
+                         position=r.position, prev_hash=r.prev_hash, hash=r.hash)
         for r in rows[:query.per_page]])
 
 

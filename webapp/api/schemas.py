@@ -417,6 +417,11 @@ class AuditRecordOut(BaseModel):
     after: Any
     reason: str | None
     fund: str | None
+    # The chain the record is in (its fund's code, "" for none) and its position there,
+    # which its hash covers as "id"; for records written before chains were per fund,
+    # chain "" at position id.
+    chain: str
+    position: int
     prev_hash: str
     hash: str
 
