@@ -5,6 +5,7 @@ one site, e.g. ``workers = 4``. The command line and ``GUNICORN_CMD_ARGS`` win o
 """
 
 from webapp.gunicorn_config import (  # noqa: F401  (gunicorn reads these names)
+    access_log_format,
     accesslog,
     bind,
     control_socket_disable,

@@ -223,7 +223,7 @@ def test_the_production_procedure_runs_as_written(postgres, tmp_path):
         assert "admin1" in page  # the administrator's own user list
         # The app took the client's address from X-Forwarded-For (SPECIALFUND_PROXY_HOPS=1
         # trusts nginx's entry), and gunicorn's access log on standard output shows it.
-        assert logged(log, rf'^{re.escape(CLIENT)} - - \[.*\] "POST /login HTTP/1.1" 302 ')
+        assert logged(log, rf'^{re.escape(CLIENT)} "POST /login" 302 .* request_id=[0-9a-f]{{32}}$')
 
         # Step 3's settings: root alone reads the keys.
         env_file = Path(site["ETC"]) / "env"

@@ -100,6 +100,10 @@ def test_gunicorn_conf_lets_a_long_download_finish_and_nginx_waits_as_long(monke
     assert config.keepalive > 2
     assert config.workers == 2 * len(os.sched_getaffinity(0)) + 1
     assert (config.accesslog, config.wsgi_app) == ("-", "webapp:create_app()")
+    # Every setting of the package's file reaches gunicorn through this one.
+    assert {name for name in vars(webapp.gunicorn_config) if name in config.settings} <= set(
+        runpy.run_path(str(root / "gunicorn.conf.py")))
+    assert "request_id=" in config.access_log_format and "%(U)s" in config.access_log_format
     assert config.bind == ["127.0.0.1:8000"]
 
     nginx = (root / "deploy" / "nginx-specialfund.conf").read_text()
