@@ -266,22 +266,38 @@ def _idempotency(user: User) -> tuple[Response | None, IdempotentRequest]:
     digest = hashlib.sha256(request.method.encode() + b" " + request.full_path.encode()
                             + b"\n" + request.get_data()).hexdigest()
     session = db.session
-    earlier = session.execute(select(IdempotentRequest).where(
-        IdempotentRequest.user_id == user.id, IdempotentRequest.key == key)
-    ).scalar_one_or_none()
-    if earlier is not None:
-        if earlier.body_sha256 != digest:
-            raise ApiProblem(422, "idempotency-key-reused",
-                             "This Idempotency-Key was used for a different request.")
-        return Response(earlier.response, status=earlier.status, mimetype="application/json",
-                        headers={"Idempotent-Replayed": "true"}), earlier
+    replay = _replay(user, key, digest)
+    if replay is not None:
+        return replay
     record = IdempotentRequest(user_id=user.id, key=key, method=request.method,
                                path=request.path[:300], body_sha256=digest,
                                created_at=clock.now())
     try:
         with session.begin_nested():
             session.add(record)
-    except IntegrityError:  # the same key, sent again while the first is still running
+    except IntegrityError:
+        # The same key, sent at once to another worker or server. PostgreSQL made this
+        # insert wait until that request ended: it committed, so its answer is there to
+        # replay (READ COMMITTED sees it now). Otherwise it is still running (SQLite).
+        replay = _replay(user, key, digest)
+        if replay is not None:
+            return replay
         raise ApiProblem(409, "idempotency-key-in-use", "A request with this Idempotency-Key "
                          "is still being processed; retry it shortly.") from None
     return None, record
+
+
+def _replay(user: User, key: str, digest: str) -> tuple[Response, IdempotentRequest] | None:
+    """The first answer under this key, if that request has been answered."""
+    earlier = db.session.execute(select(IdempotentRequest).where(
+        IdempotentRequest.user_id == user.id, IdempotentRequest.key == key)
+    ).scalar_one_or_none()
+    if earlier is None:
+        return None
+    if earlier.body_sha256 != digest:
+        raise ApiProblem(422, "idempotency-key-reused",
+                         "This Idempotency-Key was used for a different request.")
+    if earlier.status is None or earlier.response is None:
+        return None
+    return Response(earlier.response, status=earlier.status, mimetype="application/json",
+                    headers={"Idempotent-Replayed": "true"}), earlier
