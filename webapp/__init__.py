@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     # The pages load with the first app built, not with ``import webapp``: the console's
     # help and ``keys generate`` run without an app, and the pages bring the reports
     # and WeasyPrint, a second to load (health and metrics: Alembic, Redis, Prometheus).
-    from webapp import health, metrics  # noqa: PLC0415
+    from webapp import health, metrics  # noqa: PLC0415 - Alembic, Redis, Prometheus
     from webapp.blueprints import BLUEPRINTS, api_bp  # noqa: PLC0415 - loads every page
 
     logs.init_app(app)  # first: every later line of a request carries its id

@@ -31,9 +31,7 @@ from webapp.extensions import db
 def _folders() -> dict[str, Path]:
     """The files the app keeps beside its database, by their folder's name in a backup.
     Never the instance folder as a whole: it holds secrets.toml in local development."""
-    # Here, not at the top: it brings the reports and WeasyPrint, and every console
-    # command would load them.
-    from webapp.published import published_folder  # noqa: PLC0415
+    from webapp.published import published_folder  # noqa: PLC0415 - loads WeasyPrint
 
     return {"attachments": Path(current_app.config["ATTACHMENTS_DIR"]),
             "published": published_folder()}
