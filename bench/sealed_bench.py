@@ -54,6 +54,7 @@ from ledger.beancount_io import write_ledger
 from ledger.funds import add_fund
 from ledger.journal import find_fund
 from ledger.periods import close_period
+from ledger.seals import latest_seal
 from migrations import SCRIPT_LOCATION
 from webapp.config import new_keys
 
@@ -104,15 +105,20 @@ def build(url: str, entries: int, open_entries: int, seed: int) -> None:
         engine.dispose()
 
 
-def export(url: str, path: Path) -> None:
+def export(url: str, path: Path) -> tuple[int, int]:
+    """Export the fund; its number of entries and of entries after the last seal."""
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
+            fund = find_fund(session, FUND)
             with path.open("w", encoding="utf-8") as out:
-                write_ledger(session, find_fund(session, FUND), out)
+                write_ledger(session, fund, out)
+            seal = latest_seal(session, fund)
+            counts = fund.entry_count, fund.entry_count - (seal.seq if seal else 0)
             session.rollback()
     finally:
         engine.dispose()
+    return counts
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{database} exists; use --reuse to measure it again.")
         build(url, args.entries, args.open_entries, args.seed)
     ledger = workdir / f"{FUND}.beancount"
-    export(url, ledger)
+    entries, open_entries = export(url, ledger)
     _note(f"{revision()}; books in {url}; export in {ledger}")
 
     # A console command needs the server's three keys; the books have no encrypted data
@@ -174,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             failed = failed or (f"{name}: {problem[:2000]}" if problem else "")
     daily, check, full = (statistics.median(times[k]) for k in ("daily", "bean-check", "full"))
     print()
-    print(f"Whole commands, median of {args.repeat}, books of {args.entries:,} entries, "
-          f"{args.open_entries:,} since the last close:")
+    print(f"Whole commands, median of {args.repeat}, books of {entries:,} entries, "
+          f"{open_entries:,} since the last close:")
     print(f"  specialfund ledger verify --fund {FUND}         {daily:8.2f} s  "
           f"(min {min(times['daily']):.2f}, max {max(times['daily']):.2f})")
     print(f"  bean-check --no-cache (full export)          {check:8.2f} s  "
