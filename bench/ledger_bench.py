@@ -130,9 +130,13 @@ class Workload:
         self.reversible: tuple[int, int] | None = None  # (seq, fen) of a general donation
         self.kinds: Counter[str] = Counter()
 
+    def date_of(self, count: int) -> dt.date:
+        """The date of the ``count``-th entry (from 0): evenly over the years."""
+        return OPENED + dt.timedelta(days=count * self.span // self.total)
+
     def next(self) -> Step:
         """The next event, already applied to the model; call it to post it."""
-        date = OPENED + dt.timedelta(days=self.count * self.span // self.total)
+        date = self.date_of(self.count)
         self.count += 1
         if self.count == 1:
             self.kinds["seed"] += 1

@@ -23,6 +23,7 @@ from core.money import ZERO, format_cny
 from grants.models import Project
 from grants.operations import unspent, unspent_returned
 from grants.states import State
+from ledger.beancount_io import OpenPart
 from ledger.crosscheck import capped
 from ledger.models import Fund, JournalEntry, Posting
 from ledger.rules import GRANT_LINK_PREFIX
@@ -53,8 +54,9 @@ class _Grant:
     entries: dict[int, _Entry] = field(default_factory=dict)
 
 
-def _grants(session: Session, fund: Fund) -> dict[str, _Grant]:
-    """Per project reference, its entries and the net total of each kind."""
+def _grants(session: Session, fund: Fund, refs: set[str] | None = None) -> dict[str, _Grant]:
+    """Per project reference (of ``refs`` only, when given), its entries and the net
+    total of each kind."""
     types = (*KINDS, "reversal")
     amounts: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for entry_id, amount in session.execute(
@@ -72,7 +74,8 @@ def _grants(session: Session, fund: Fund) -> dict[str, _Grant]:
     grants: dict[str, _Grant] = defaultdict(_Grant)
     for row in rows:
         link = next((k for k in row.links or () if k.startswith(GRANT_LINK_PREFIX)), None)
-        if link is None:
+        if link is None or (refs is not None and link.removeprefix(GRANT_LINK_PREFIX)
+                            not in refs):
             continue
         grant = grants[link.removeprefix(GRANT_LINK_PREFIX)]
         amount = amounts[row.id]
@@ -138,11 +141,20 @@ def _project_problems(project: Project, fund: Fund, grant: _Grant) -> list[str]:
     return problems
 
 
-def check_projects(session: Session, fund: Fund) -> list[str]:
-    """Every project of the fund against its ledger entries (a ``ledger.verify`` check)."""
-    grants = _grants(session, fund)
+def check_projects(session: Session, fund: Fund, /,
+                   open_part: OpenPart | None = None) -> list[str]:
+    """Every project of the fund against its ledger entries (a ``ledger.verify`` check).
+    With the daily verify's ``open_part``: only the projects its entries move."""
+    where = [Project.fund_id == fund.id]
+    refs = None
+    if open_part is not None:
+        refs = {g.removeprefix(GRANT_LINK_PREFIX) for g in open_part.grants}
+        where.append(Project.ref.in_(sorted(refs)))
+        if not refs or session.execute(select(Project.id).where(*where).limit(1)).first() is None:
+            return []
+    grants = _grants(session, fund, refs)
     projects = session.execute(
-        select(Project).where(Project.fund_id == fund.id).order_by(Project.id)
+        select(Project).where(*where).order_by(Project.id)
         .options(selectinload(Project.tranches), selectinload(Project.reports),
                  selectinload(Project.transitions))).scalars()
     problems = []

@@ -29,7 +29,8 @@ from core.errors import InvalidInput
 from core.i18n import gettext
 from ledger.income_models import Reconciliation
 from ledger.journal import postings_in_order
-from ledger.models import Account, BalanceAssertion, Fund, JournalEntry, PeriodClose
+from ledger.models import Account, BalanceAssertion, Fund, JournalEntry, PeriodClose, Posting
+from ledger.seals import Seal
 
 PLUGIN = "ledger.plugins.fund_rules"
 CURRENCY = "CNY"
@@ -68,15 +69,7 @@ def write_ledger(session: Session, fund: Fund, out: TextIO, *,
     hash chain in the same pass instead of reading the journal twice.
     """
     write_header(out, fund)
-    accounts = list(session.execute(
-        select(Account).where(Account.fund_id == fund.id).order_by(Account.code)).scalars())
-    names = {a.id: a.name for a in accounts}
-    for account in accounts:
-        out.write(f"{account.opened_on} open {account.name} {CURRENCY}\n"
-                  f"  code: {quote(account.code)}\n  zh: {quote(account.name_zh)}\n"
-                  f"  en: {quote(account.name_en)}\n")
-    out.write("\n")
-
+    names = _write_opens(session, fund, out)
     postings = postings_in_order(session, fund)
     table = JournalEntry.__table__
     entries = session.execute(
@@ -84,7 +77,7 @@ def write_ledger(session: Session, fund: Fund, out: TextIO, *,
         .execution_options(yield_per=5000)
     ).mappings()
     with closing(postings), closing(entries):
-        count = _write_entries(out, names, entries, postings, observe)
+        count = _write_entries(out, names, entries, postings, observe, None)
 
     assertions = session.execute(
         select(BalanceAssertion.date, BalanceAssertion.account_id, BalanceAssertion.amount)
@@ -100,6 +93,17 @@ def write_ledger(session: Session, fund: Fund, out: TextIO, *,
     _write_period_heads(session, fund, out)
     _write_bank_balances(session, fund, out)
     return count
+
+
+def _write_opens(session: Session, fund: Fund, out: TextIO) -> dict[int, str]:
+    accounts = list(session.execute(
+        select(Account).where(Account.fund_id == fund.id).order_by(Account.code)).scalars())
+    for account in accounts:
+        out.write(f"{account.opened_on} open {account.name} {CURRENCY}\n"
+                  f"  code: {quote(account.code)}\n  zh: {quote(account.name_zh)}\n"
+                  f"  en: {quote(account.name_en)}\n")
+    out.write("\n")
+    return {a.id: a.name for a in accounts}
 
 
 PERIOD_CLOSE = "period-close"
@@ -179,11 +183,22 @@ def _write_bank_balances(session: Session, fund: Fund, out: TextIO) -> None:
 
 
 def _write_entries(out: TextIO, names: dict[int, str], entries: Iterable[Any],
-                   postings: Iterator[Any], observe: EntryObserver | None) -> int:
+                   postings: Iterator[Any], observe: EntryObserver | None,
+                   sealed_through: dt.date | None) -> int:
+    """Entries dated on or before ``sealed_through`` are shown to ``observe`` but not
+    written (the sealed part, in an export of the open part)."""
     count = 0
     write = out.write
     pending = next(postings, None)
     for entry in entries:
+        if sealed_through is not None and entry["date"] <= sealed_through:
+            lines = []
+            while pending is not None and pending[0] == entry["id"]:
+                lines.append((names[pending[1]], pending[2]))
+                pending = next(postings, None)
+            if observe is not None:
+                observe(entry, lines)
+            continue
         entry_id, payee, narration, links = (entry["id"], entry["payee"], entry["narration"],
                                              entry["links"])
         head = f"{entry['date']} * {quote(payee)} {quote(narration)}" if payee else \
@@ -206,6 +221,108 @@ def _write_entries(out: TextIO, names: dict[int, str], entries: Iterable[Any],
             observe(entry, lines)
         count += 1
     return count
+
+
+SEALED, OPENING, SEALED_GRANT, SEALED_ENTRY = "sealed", "opening", "sealed-grant", "sealed-entry"
+
+
+@dataclass
+class OpenPart:
+    """What an export of the open part held."""
+
+    seal: Seal
+    entries: int  # entries written: those dated after the sealed period
+    observed: int  # entries shown to the observer (from the seal's first open number)
+    grants: set[str]  # the projects the written entries link
+
+
+def write_open_part(session: Session, fund: Fund, seal: Seal, out: TextIO, *,
+                    observe: EntryObserver | None = None) -> OpenPart:
+    """Write the open part of a fund's ledger: its accounts, the balances and the project
+    positions sealed at the end of the newest sealed period (one ``opening`` transaction
+    and ``custom "sealed-grant"`` directives, which the fund-rules plugin accepts only
+    after a ``custom "sealed"`` directive of the same day), then every entry dated after
+    the period. ``observe`` sees every entry numbered from the seal's first open number,
+    so the hash chain is recomputed from the sealed head onward (entries numbered before
+    the head but dated after the period, keyed in before the close, included)."""
+    end = seal.end
+    write_header(out, fund)
+    out.write(f";; the open part: the books as sealed at the end of period {seal.close.period}, "
+              f"then every entry dated after it\n\n")
+    names = _write_opens(session, fund, out)
+    out.write(f"{end} custom \"{SEALED}\" {quote(seal.close.period)}\n"
+              f"  journal-seq: \"{seal.seq}\"\n  journal-hash: \"{seal.hash}\"\n"
+              f"  first-open-seq: \"{seal.first_open_seq}\"\n  seal: \"{seal.digest}\"\n\n")
+    opening = [(name, amount) for name, amount in sorted(seal.balances.items()) if amount]
+    if opening:
+        out.write(f"{end} * {quote('Balances sealed with period ' + seal.close.period)}\n"
+                  f"  type: \"{OPENING}\"\n")
+        out.writelines(f"  {name}  {_amount(amount)}\n" for name, amount in opening)
+        out.write("\n")
+
+    grants: set[str] = set()
+    reversed_seqs: set[str] = set()
+    written: set[str] = set()
+    observed = 0
+
+    def collect(entry: Mapping[str, Any], lines: list[tuple[str, Decimal]]) -> None:
+        nonlocal observed
+        observed += 1
+        if entry["date"] > end:
+            written.add(str(entry["seq"]))
+            grants.update(link for link in entry["links"] or () if link.startswith("grant-"))
+            if entry["type"] == "reversal" and entry["meta"].get("reverses"):
+                reversed_seqs.add(str(entry["meta"]["reverses"]))
+        if observe is not None:
+            observe(entry, lines)
+
+    postings = postings_in_order(session, fund, from_seq=seal.first_open_seq)
+    table = JournalEntry.__table__
+    entries = session.execute(
+        select(table).where(table.c.fund_id == fund.id, table.c.seq >= seal.first_open_seq)
+        .order_by(table.c.id).execution_options(yield_per=5000)).mappings()
+    with closing(postings), closing(entries):
+        count = _write_entries(out, names, entries, postings, collect, end)
+
+    linked = sorted(grants & set(seal.grants))
+    if linked:
+        out.write(";; the positions of the projects these entries move, as sealed\n")
+    for grant in linked:
+        purpose, outstanding, paid = seal.grants[grant]
+        out.write(f"{end} custom \"{SEALED_GRANT}\" {quote(grant)}\n"
+                  f"  purpose: {quote(purpose)}\n  outstanding: \"{outstanding:.2f}\"\n"
+                  f"  paid: \"{paid:.2f}\"\n")
+    _write_sealed_entries(session, fund, out, end, sorted(reversed_seqs - written, key=int))
+
+    assertions = session.execute(
+        select(BalanceAssertion.date, BalanceAssertion.account_id, BalanceAssertion.amount)
+        .where(BalanceAssertion.close_id == seal.close.id).order_by(BalanceAssertion.id))
+    out.write(f"\n;; closing balances of period {seal.close.period}\n")
+    for date, account_id, amount in assertions:
+        out.write(f"{date} balance {names[account_id]}  {_amount(amount)}\n")
+    _write_period_heads(session, fund, out)
+    return OpenPart(seal, count, observed, grants)
+
+
+def _write_sealed_entries(session: Session, fund: Fund, out: TextIO, end: dt.date,
+                          seqs: list[str]) -> None:
+    """Sealed entries that open reversals undo: their number, type and postings, for the
+    plugin's ``reversal-link`` rule (``custom "sealed-entry"``; they move no money)."""
+    if not seqs:
+        return
+    rows = session.execute(
+        select(JournalEntry.seq, JournalEntry.type, Account.name, Posting.amount)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(JournalEntry.fund_id == fund.id, JournalEntry.seq.in_([int(s) for s in seqs]))
+        .order_by(JournalEntry.seq, Posting.id)).all()
+    by_seq: dict[int, tuple[str, list[str]]] = {}
+    for seq, kind, account, amount in rows:
+        by_seq.setdefault(seq, (kind, []))[1].append(f"{account} {amount:.2f}")
+    out.write(";; sealed entries that entries of the open part reverse\n")
+    for seq, (kind, lines) in sorted(by_seq.items()):
+        out.write(f"{end} custom \"{SEALED_ENTRY}\" \"{seq}\"\n  type: {quote(kind)}\n"
+                  f"  postings: {quote('; '.join(lines))}\n")
 
 
 @contextmanager

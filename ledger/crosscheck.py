@@ -84,33 +84,47 @@ _RECEIPT_FIELDS = {
 }
 
 
-def _donation_lines(session: Session, fund: Fund) -> dict[int, list[tuple[str, Decimal]]]:
+def _donation_lines(session: Session, fund: Fund,
+                    scope: Any = None) -> dict[int, list[tuple[str, Decimal]]]:
     lines: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    where = [JournalEntry.fund_id == fund.id, JournalEntry.type == "donation"]
+    if scope is not None:
+        where.append(JournalEntry.id.in_(scope))
     rows = session.execute(
         select(Posting.entry_id, Account.name, Posting.amount)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .join(Account, Account.id == Posting.account_id)
-        .where(JournalEntry.fund_id == fund.id, JournalEntry.type == "donation")
+        .where(*where)
         .order_by(Posting.id))
     for entry_id, account, amount in rows:
         lines[entry_id].append((account, amount))
     return lines
 
 
-def check_receipts(session: Session, fund: Fund) -> list[str]:
-    """Every receipt says what its donation entry says."""
+def check_receipts(session: Session, fund: Fund, *,
+                   from_entry_id: int | None = None) -> list[str]:
+    """Every receipt says what its donation entry says. ``from_entry_id``: only the
+    receipts of the entries from this one on, and of the entries they reverse (the
+    open part of the books, in the daily verify)."""
+    in_fund = [Receipt.fund_id == fund.id]
+    reversals = [JournalEntry.fund_id == fund.id, JournalEntry.reverses_id.is_not(None)]
+    scope = None
+    if from_entry_id is not None:
+        reversals.append(JournalEntry.id >= from_entry_id)
+        scope = select(JournalEntry.id).where(JournalEntry.fund_id == fund.id,
+                                              JournalEntry.id >= from_entry_id).union(
+            select(JournalEntry.reverses_id).where(*reversals)).scalar_subquery()
+        in_fund.append(Receipt.entry_id.in_(scope))
     receipts = list(session.execute(
-        select(Receipt).where(Receipt.fund_id == fund.id).order_by(Receipt.id)).scalars())
+        select(Receipt).where(*in_fund).order_by(Receipt.id)).scalars())
     if not receipts:
         return []
     entries = {e.id: e for e in session.execute(
         select(JournalEntry).join(Receipt, Receipt.entry_id == JournalEntry.id)
-        .where(Receipt.fund_id == fund.id)).scalars()}
-    lines = _donation_lines(session, fund)
+        .where(*in_fund)).scalars()}
+    lines = _donation_lines(session, fund, scope)
     reversed_by = dict(session.execute(
-        select(JournalEntry.reverses_id, JournalEntry.seq)
-        .where(JournalEntry.fund_id == fund.id, JournalEntry.reverses_id.is_not(None))
-    ).all())
+        select(JournalEntry.reverses_id, JournalEntry.seq).where(*reversals)).all())
     by_id = {r.id: r for r in receipts}
 
     def first_of(receipt: Receipt) -> Receipt:
@@ -180,21 +194,34 @@ def _recorded_hash(after: str | None) -> object:
     return _after(after).get("hash")
 
 
-def check_audit_trail(session: Session, fund: Fund, hashes: Mapping[int, str]) -> list[str]:
+def check_audit_trail(session: Session, fund: Fund, hashes: Mapping[int, str], *,
+                      from_audit_id: int | None = None, sealed_seq: int = 0) -> list[str]:
     """Every money action in the audit log names an entry that exists, with the hash it
-    recorded; every entry has exactly one audit record."""
+    recorded; every entry has exactly one audit record.
+
+    The daily verify gives the open part: ``hashes`` of the entries from the seal's first
+    open number on, the records from ``from_audit_id`` on (the first of those entries'),
+    and ``sealed_seq``: the entries numbered below it are sealed."""
     problems: list[str] = []
     recorded: Counter[int] = Counter()
     prefix = f"{fund.code}#"
+    where = [_AUDIT.c.subject_type == "journal_entry",
+             _AUDIT.c.subject_id.startswith(prefix, autoescape=True)]
+    if from_audit_id is not None:
+        where.append(_AUDIT.c.id >= from_audit_id)
     rows = session.connection().execute(
         select(_AUDIT.c.id, _AUDIT.c.action, _AUDIT.c.subject_id, _AUDIT.c.after)
-        .where(_AUDIT.c.subject_type == "journal_entry",
-               _AUDIT.c.subject_id.startswith(prefix, autoescape=True))
+        .where(*where)
         .order_by(_AUDIT.c.id)
         .execution_options(yield_per=5000))
     for record_id, action, subject, after in rows:
         number = subject[len(prefix):]
         seq = int(number) if number.isascii() and number.isdigit() else None
+        if seq is not None and 0 < seq < sealed_seq:
+            problems.append(gettext(
+                "audit record #{id} ({action}) names journal entry {entry}, which was sealed "
+                "before the record was written", id=record_id, action=action, entry=subject))
+            continue
         if seq is None or seq not in hashes:
             problems.append(gettext(
                 "audit record #{id} ({action}) names journal entry {entry}, which is not in "
@@ -215,23 +242,28 @@ def check_audit_trail(session: Session, fund: Fund, hashes: Mapping[int, str]) -
         elif recorded[seq] > 1:
             problems.append(gettext("journal entry {fund}#{seq} has {count} audit records",
                                     fund=fund.code, seq=seq, count=recorded[seq]))
-    problems.extend(_other_references(session, fund, hashes))
+    problems.extend(_other_references(session, fund, hashes, from_audit_id, sealed_seq))
     return capped(problems)
 
 
-def _other_references(session: Session, fund: Fund, hashes: Mapping[int, str]) -> list[str]:
+def _other_references(session: Session, fund: Fund, hashes: Mapping[int, str],
+                      from_audit_id: int | None = None, sealed_seq: int = 0) -> list[str]:
     """Other actions that name an entry they posted or matched (receipts, project steps,
-    bank matches): the entry they name must exist."""
+    bank matches): the entry they name must exist (a sealed entry does: the seal's
+    checks count them)."""
     problems = []
+    where = [AuditRecord.subject_type != "journal_entry",
+             AuditRecord.after.contains(f'"entry":"{fund.code}#', autoescape=True)]
+    if from_audit_id is not None:
+        where.append(AuditRecord.id >= from_audit_id)
     rows = session.execute(
         select(AuditRecord.id, AuditRecord.action, AuditRecord.after)
-        .where(AuditRecord.subject_type != "journal_entry",
-               AuditRecord.after.contains(f'"entry":"{fund.code}#', autoescape=True))
+        .where(*where)
         .order_by(AuditRecord.id))
     for record_id, action, after in rows:
         ref = _after(after).get("entry")
         seq = _seq_of(ref, fund)
-        if seq is not None and seq not in hashes:
+        if seq is not None and seq not in hashes and not 0 < seq < sealed_seq:
             problems.append(gettext(
                 "audit record #{id} ({action}) names journal entry {entry}, which is not in "
                 "the journal", id=record_id, action=action, entry=ref))

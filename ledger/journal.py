@@ -123,15 +123,19 @@ def find_fund(session: Session, code: str, *, lock: bool = False) -> Fund:
     return fund
 
 
-def postings_in_order(session: Session, fund: Fund) -> Any:
-    """(entry id, account id, amount) of every posting of a fund, in journal order.
+def postings_in_order(session: Session, fund: Fund, *, from_seq: int = 1) -> Any:
+    """(entry id, account id, amount) of every posting of a fund (of the entries
+    numbered ``from_seq`` on), in journal order.
 
     Streamed (a server-side cursor on PostgreSQL); the caller closes it.
     """
+    where = [JournalEntry.fund_id == fund.id]
+    if from_seq > 1:
+        where.append(JournalEntry.seq >= from_seq)
     return session.execute(
         select(Posting.entry_id, Posting.account_id, Posting.amount)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(JournalEntry.fund_id == fund.id)
+        .where(*where)
         .order_by(Posting.entry_id, Posting.id)
         .execution_options(yield_per=5000)
     )

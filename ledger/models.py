@@ -33,7 +33,8 @@ from core.i18n import Bilingual
 from core.money import ZERO, MoneyType
 from people.models import Jurisdiction
 
-APPEND_ONLY_TABLES = ("journal_entries", "postings", "balance_assertions", "period_closes")
+APPEND_ONLY_TABLES = ("journal_entries", "postings", "balance_assertions", "period_closes",
+                      "period_seals", "sealed_grants")
 
 
 class Fund(Jurisdiction):
@@ -188,3 +189,34 @@ class BalanceAssertion(Base):
     account: Mapped[Account] = relationship(lazy="joined")
 
 
+
+
+class PeriodSeal(Base):
+    """What a close sealed, so that ``ledger verify`` re-derives only what came after.
+
+    The seal digest (``ledger.seals``) covers the fund, the period, the journal head at
+    the close, the closing balance of every account (the close's balance assertions),
+    every project's position at the end of the period (``sealed_grants``) and
+    ``first_open_seq``: the lowest entry number dated after the period when it closed
+    (entries keyed in after the period ended but before it closed), or the head's
+    number plus one. The digest is in the sealing audit record too."""
+
+    __tablename__ = "period_seals"
+
+    close_id: Mapped[int] = mapped_column(ForeignKey("period_closes.id"), primary_key=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    first_open_seq: Mapped[int] = mapped_column(BigInteger)
+    grants: Mapped[int] = mapped_column(Integer)
+    seal: Mapped[str] = mapped_column(String(64))
+
+
+class SealedGrant(Base):
+    """A project's position at the end of a sealed period."""
+
+    __tablename__ = "sealed_grants"
+
+    close_id: Mapped[int] = mapped_column(ForeignKey("period_closes.id"), primary_key=True)
+    grant: Mapped[str] = mapped_column(String(80), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    outstanding: Mapped[Decimal] = mapped_column(MoneyType)
+    paid: Mapped[Decimal] = mapped_column(MoneyType)

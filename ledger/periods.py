@@ -18,8 +18,9 @@ from core.errors import Conflict, InvalidInput
 from core.reading import ascii_digits, clean_text
 from ledger.balances import balances
 from ledger.journal import find_fund
-from ledger.models import Account, BalanceAssertion, Fund, PeriodClose
+from ledger.models import Account, BalanceAssertion, Fund, PeriodClose, PeriodSeal, SealedGrant
 from ledger.reconciliation import require_reconciled
+from ledger.seals import positions_at, seal_digest
 
 _PERIOD = re.compile(r"^([0-9]{4})(?:-([0-9]{2}))?$")  # [0-9]: no other script's digits
 
@@ -73,6 +74,12 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
     # The fund's own audit chain: the close is recorded there, right after this head.
     journal_head = {"seq": fund.entry_count, "hash": fund.last_entry_hash}
     audit_head = audit.head(session, fund.code, lock=True)
+    # The seal: the head, the closing balances and every project's position at the end
+    # of the period, in one digest (ledger.seals); the daily verify trusts the sealed
+    # part to it and re-derives only what follows.
+    grants, first_open_seq = positions_at(session, fund, end)
+    seal = seal_digest(fund.code, label, end, fund.entry_count, fund.last_entry_hash,
+                       first_open_seq, closing, grants)
     before = fund.locked_through.isoformat() if fund.locked_through else None
     sealed_id, sealed_hash = audit.record(
         session, actor, "ledger.close-period", "fund", fund.code,
@@ -81,7 +88,9 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
                "balances": {k: f"{v:.2f}" for k, v in sorted(closing.items())},
                "journal_head": journal_head,
                "audit_head": {"seq": audit_head.seq, "id": audit_head.id,
-                              "hash": audit_head.hash}},
+                              "hash": audit_head.hash},
+               "seal": {"digest": seal, "first_open_seq": first_open_seq,
+                        "grants": len(grants)}},
         reason=why, fund=fund.code)
     close = PeriodClose(fund_id=fund.id, period=label, period_start=start, period_end=end,
                         closed_at=clock.now().isoformat(timespec="seconds"),
@@ -90,6 +99,11 @@ def close_period(session: Session, actor: Actor, fund_code: str, period: str, *,
                         audit_id=sealed_id, audit_hash=sealed_hash)
     session.add(close)
     session.flush()
+    session.add(PeriodSeal(close_id=close.id, fund_id=fund.id, first_open_seq=first_open_seq,
+                           grants=len(grants), seal=seal))
+    session.add_all(SealedGrant(close_id=close.id, grant=grant, purpose=purpose,
+                                outstanding=outstanding, paid=paid)
+                    for grant, (purpose, outstanding, paid) in grants.items())
     assert_on = end + dt.timedelta(days=1)
     ids = dict(session.execute(
         select(Account.name, Account.id).where(Account.fund_id == fund.id)).all())

@@ -360,11 +360,16 @@ def ledger_export(session: Session, fund_code: str, output: str) -> None:
 @click.option("--against", "exports", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="An earlier export of a fund (repeatable): the heads its closed periods "
                    "printed must still be in the books")
+@click.option("--full", is_flag=True,
+              help="Re-derive every entry, the sealed periods' too (by default the sealed "
+                   "periods are checked against their seals and only the rest is re-derived)")
 @in_transaction
-def ledger_verify(session: Session, fund_code: str | None, exports: tuple[str, ...]) -> int:
+def ledger_verify(session: Session, fund_code: str | None, exports: tuple[str, ...],
+                  full: bool) -> int:
     """Prove the SQL books equal Beancount's realization, and that receipts, projects,
     the audit log and the closed periods' heads agree with the journal; names every
-    difference."""
+    difference. Periods sealed by a close are checked against their seals and only the
+    open part is re-derived, unless --full."""
     funds = [find_fund(session, fund_code)] if fund_code else list_funds(session)
     against: dict[str, list[Any]] = {}
     for export in exports:
@@ -378,7 +383,14 @@ def ledger_verify(session: Session, fund_code: str | None, exports: tuple[str, .
     failed = 0
     for fund in funds:
         report = verify_fund(session, fund, checks=[check_projects],
-                             against=against.get(fund.code, ()))
+                             against=against.get(fund.code, ()), full=full)
+        if report.sealed is not None:
+            say(_("{fund}: sealed through period {period}, checked against its seal; "
+                  "{count} entries since re-derived (--full re-derives all).",
+                  fund=fund.code, period=report.sealed, count=report.open_entries), err=True)
+        elif report.seal_failed:
+            say(_("{fund}: a sealed period failed its seal's checks; every entry was "
+                  "re-derived.", fund=fund.code), err=True)
         if report.ok:
             say(_("OK {fund}: {count} entries; Beancount and SQL agree; receipts, projects, "
                   "the audit log and the closed periods' heads match the journal.",

@@ -23,7 +23,18 @@ file in which:
   from its entries;
 * at the end of a reconciled month, the bank's balance stated by a
   ``custom "bank-balance"`` directive differs from the sum of the fund's
-  ``Assets:Fund:*`` accounts (``bank-reconciled``).
+  ``Assets:Fund:*`` accounts (``bank-reconciled``);
+* an ``opening`` transaction, a ``custom "sealed-grant"`` or a ``custom
+  "sealed-entry"`` directive appears anywhere but at the seal of an export of the
+  open part (``sealed-opening``).
+
+An export of the open part (``ledger verify``'s daily check, ``ledger.beancount_io.
+write_open_part``) begins with a ``custom "sealed"`` directive; on that day one
+``opening`` transaction states every account's sealed balance, ``custom
+"sealed-grant"`` directives the sealed positions of the projects its entries move, and
+``custom "sealed-entry"`` directives the sealed entries its reversals undo. The
+plugin starts from them; what they state is only as good as the seal, which ``ledger
+verify`` checks against the database and the audit log.
 
 The rules themselves live in ``ledger.rules``, shared with the SQL journal.
 """
@@ -95,6 +106,54 @@ class _Checker:
         self.day_touched: set[rules.Quantity] = set()
         self.bank_statements: dict[Any, list[data.Custom]] = defaultdict(list)
         self.day_entry: dict[rules.Quantity, data.Transaction] = {}
+        # An export of the open part: the day of its seal, and what was sealed.
+        self.sealed_day: Any = None
+        self.seen_transaction = False
+        self.sealed_entries: dict[str, tuple[str, dict[str, Decimal]]] = {}
+
+    def sealed(self, entry: data.Custom) -> None:
+        """The directives that state what a seal holds (see the module's docstring)."""
+        if entry.type == "sealed":
+            if self.sealed_day is not None or self.seen_transaction:
+                self.fail(entry, _misplaced())
+            self.sealed_day = entry.date
+            return
+        if self.sealed_day != entry.date or not entry.values:
+            self.fail(entry, _misplaced())
+            return
+        name = str(entry.values[0].value)
+        meta = entry.meta
+        try:
+            if entry.type == "sealed-grant":
+                self.grants[name] = rules.GrantPosition(Decimal(str(meta["outstanding"])),
+                                                        Decimal(str(meta["paid"])))
+                self.grant_purpose[name] = str(meta["purpose"])
+                self.committed.add(name)
+            else:
+                deltas: dict[str, Decimal] = defaultdict(lambda: ZERO)
+                for line in str(meta["postings"]).split(";"):
+                    account, amount = line.split()
+                    deltas[account] += Decimal(amount)
+                self.sealed_entries[name] = (str(meta["type"]), dict(deltas))
+        except (KeyError, ValueError, ArithmeticError):
+            self.fail(entry, rules.Violation("sealed-opening",
+                                             "The sealed directive lacks what it states."))
+
+    def opening(self, entry: data.Transaction) -> None:
+        """The balances sealed at the end of the last closed period."""
+        if self.sealed_day != entry.date or self.seen_transaction:
+            self.fail(entry, _misplaced())
+            return
+        deltas = _deltas(entry)
+        if sum(deltas.values(), ZERO) != 0:
+            self.fail(entry, rules.Violation(
+                "balanced", "The entry does not balance: it is off by {amount}.",
+                {"amount": format_cny(sum(deltas.values(), ZERO))}))
+        for account, delta in deltas.items():
+            self.balances[account] += delta
+        for quantity in rules.quantities(deltas):
+            self.day_touched.add(quantity)
+            self.day_entry[quantity] = entry
 
     def fail(self, entry: Any, violation: rules.Violation) -> None:
         text = f"[{violation.rule}] {violation.text()}"
@@ -130,6 +189,11 @@ class _Checker:
                                           format_cny(held)}))
 
     def transaction(self, entry: data.Transaction) -> None:
+        if entry.meta.get("type") == "opening":
+            self.opening(entry)
+            self.seen_transaction = True
+            return
+        self.seen_transaction = True
         deltas = _deltas(entry)
         for posting in entry.postings:
             units = posting.units
@@ -176,7 +240,11 @@ class _Checker:
         if not target:
             return  # reported by entry_violations
         original = self.by_number.get(target)
-        if original is None:
+        if original is not None:
+            kind, original_deltas = original.meta.get("type"), _deltas(original)
+        elif target in self.sealed_entries:
+            kind, original_deltas = self.sealed_entries[target]
+        else:
             self.fail(entry, rules.Violation(
                 "reversal-link", "The reversal names entry {no}, which does not come before it.",
                 {"no": target}))
@@ -184,12 +252,12 @@ class _Checker:
         if target in self.reversed:
             self.fail(entry, rules.Violation("reversal-link", "Entry {no} is reversed twice.",
                                              {"no": target}))
-        if original.meta.get("type") == "reversal":
+        if kind == "reversal":
             self.fail(entry, rules.Violation(
                 "reversal-link", "Entry {no} is itself a reversal; post the entry again instead.",
                 {"no": target}))
         self.reversed.add(target)
-        undone = collections.Counter(_deltas(original))
+        undone = collections.Counter(original_deltas)
         undone.update(_deltas(entry))
         if any(value != 0 for value in undone.values()):
             self.fail(entry, rules.Violation(
@@ -220,6 +288,15 @@ class _Checker:
         position.apply(deltas)
 
 
+def _misplaced() -> rules.Violation:
+    return rules.Violation(
+        "sealed-opening", "Sealed balances and positions are stated only once, at the seal "
+        "that begins an export of the open part, before any entry.")
+
+
+SEALED_TYPES = ("sealed", "sealed-grant", "sealed-entry")
+
+
 def fund_rules(entries: list[Any], options_map: dict[str, Any],
                config: str | None = None) -> tuple[list[Any], list[FundRuleError]]:
     checker = _Checker()
@@ -234,6 +311,9 @@ def fund_rules(entries: list[Any], options_map: dict[str, Any],
                 if current_day is not None:
                     checker.end_of_day(current_day)
                 current_day = entry.date
+            continue
+        if isinstance(entry, data.Custom) and entry.type in SEALED_TYPES:
+            checker.sealed(entry)
             continue
         if isinstance(entry, data.Pad):
             checker.fail(entry, rules.Violation(

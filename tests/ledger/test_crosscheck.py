@@ -41,6 +41,10 @@ TRIGGERS = {
     "balance_assertions": ("balance_assertions_append_only", "balance_assertions_no_update",
                            "balance_assertions_no_delete"),
     "receipts": ("receipts_void_only", "receipts_no_update", "receipts_no_delete"),
+    "period_seals": ("period_seals_append_only", "period_seals_no_update",
+                     "period_seals_no_delete"),
+    "sealed_grants": ("sealed_grants_append_only", "sealed_grants_no_update",
+                      "sealed_grants_no_delete"),
 }
 
 
@@ -219,8 +223,10 @@ def test_removing_both_and_the_close_itself_is_caught_against_an_earlier_export(
     before_interest = record_of(session, fund, 3).id - 1
     remove_newest_entries(session, fund, keep=2)
     remove_newest_audit_records(session, keep=before_interest)
-    unguard(session, "period_closes", "balance_assertions")
+    unguard(session, "period_closes", "balance_assertions", "period_seals", "sealed_grants")
     session.execute(text("DELETE FROM balance_assertions"))
+    session.execute(text("DELETE FROM sealed_grants"))
+    session.execute(text("DELETE FROM period_seals"))
     session.execute(text("DELETE FROM period_closes"))
     session.execute(text("UPDATE funds SET locked_through = NULL"))
     session.commit()
