@@ -22,6 +22,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from flask import Flask, current_app
@@ -58,6 +59,12 @@ def make_huey(config: dict[str, Any]) -> Huey:
     return SqliteHuey(filename=str(path), **common)
 
 
+def _runner() -> ModuleType:
+    from jobs import runner  # noqa: PLC0415 - the reports (WeasyPrint) load with a job
+
+    return runner
+
+
 def init_app(app: Flask) -> None:
     """Make the app's queue on first use (``queue_of``): a console command that never
     queues a job then opens no queue and writes nothing into the instance folder."""
@@ -73,17 +80,13 @@ def _make_queue(app: Flask) -> Queue:
 
     @huey.task(name="run_job")
     def run_job(job_id: str) -> None:
-        from jobs import runner  # noqa: PLC0415 - the reports (WeasyPrint) load with a job
-
         with app.app_context():
-            runner.run_job(factory, job_id, folder)
+            _runner().run_job(factory, job_id, folder)
 
     @huey.periodic_task(crontab(minute="17"), name="purge_jobs")
     def purge_jobs() -> None:
-        from jobs import runner  # noqa: PLC0415 - as above
-
         with app.app_context(), transaction(factory) as session:
-            runner.purge_jobs(session, folder, clock.now() - keep)
+            _runner().purge_jobs(session, folder, clock.now() - keep)
 
     return Queue(huey, run_job, folder)
 
@@ -119,10 +122,8 @@ def enqueue(job_id: str) -> None:
         try:
             current.run_job(job_id)
         except Exception:
-            from jobs import runner  # noqa: PLC0415 - as above
-
             log.exception("job %s could not be queued", job_id)
-            runner.fail_unqueued(factory, job_id)
+            _runner().fail_unqueued(factory, job_id)
 
     event.listen(db.session, "after_commit", send, once=True)
 
