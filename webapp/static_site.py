@@ -39,7 +39,7 @@ from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import select
 
 from core.errors import Conflict, DomainError, InvalidInput
-from core.i18n import DEFAULT_LOCALE
+from core.i18n import DEFAULT_LOCALE, get_locale, locale_as
 from core.i18n import gettext as _
 from core.signing import load_signing_key
 from ledger.models import Fund
@@ -170,7 +170,8 @@ def render_site(app: Flask) -> dict[str, bytes]:
     seen = set(starts)
     files: dict[str, bytes] = {}
     client = app.test_client(use_cookies=False)
-    with _no_rate_limit(app):
+    # Each request sets the language of its page; the command keeps its own.
+    with _no_rate_limit(app), locale_as(get_locale()):
         while queue:
             url = queue.popleft()
             # A request inside an app context shares it (and its ``g``: the language,

@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.errors import InvalidInput
 from core.signing import fingerprint, load_public_key, load_signing_key, new_signing_key
 from reports import mirror
 from tests.reports.test_public import disclose
@@ -149,8 +150,9 @@ def test_addresses_become_files_a_plain_server_serves():
         == "/public/funds/YJQ?year=2026&donations_page=2#donations"
     for outside in ("/login", "/public/../login", "/public/data/x.csv?fund=../a",
                     "https://example.org/public/"):
-        with pytest.raises(Exception, match="not an address of the public site"):
+        with pytest.raises(InvalidInput) as refused:
             file_for(outside)
+        assert refused.value.message_id == "{url} is not an address of the public site."
 
 
 def test_the_static_site_shows_what_the_app_shows(published, served, site):
