@@ -1,7 +1,8 @@
 """The ``specialfund`` console command: set-up, funds, users and tokens, postings,
 donations and receipts, the bank account, balances, export, verify, period close, audit,
-keys, demo data, backup and restore. Its commands are defined in ``webapp.commands`` and
-its siblings and added here, each group by name; what they share is ``webapp.console``.
+keys, demo data, backup and restore, the static public site. Its commands are defined in
+``webapp.commands`` and its siblings and added here, each group by name; what they share
+is ``webapp.console``.
 
 Every command runs in one transaction: it commits when the command succeeds and
 rolls back entirely when it fails, and prints what it did only once committed. Errors
@@ -32,6 +33,7 @@ from webapp import (
     key_commands,
     money_commands,
     serving,
+    static_site,
 )
 from webapp.console import user_option
 from webapp.extensions import db
@@ -63,6 +65,7 @@ for command in (
     money_commands.topup_group, money_commands.allocation_group,
     money_commands.reconcile_command, bank_commands.bank_group, key_commands.keys_group,
     backup_commands.backup_command, backup_commands.restore_command,
+    static_site.publish_static_command, static_site.verify_static_command,
     serving.run_command,  # in place of Flask's own ``run``
     serving.worker_command,
 ):

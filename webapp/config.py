@@ -17,8 +17,12 @@ from pathlib import Path
 
 from core.errors import DomainError
 from core.protection import data_keys, generate_keys
+from core.signing import load_signing_key, new_signing_key
 
 KEY_NAMES = ("SECRET_KEY", "SPECIALFUND_DATA_KEY", "SPECIALFUND_HASH_KEY")
+# The key that signs the published static site (core.signing): optional on a server --
+# without it the site says so and ``publish-static`` refuses -- generated in development.
+SIGNING_KEY = "SPECIALFUND_SIGNING_KEY"
 MIN_KEY = 32  # characters of SECRET_KEY and SPECIALFUND_HASH_KEY
 
 
@@ -69,7 +73,27 @@ def _instance_secrets(instance: Path) -> dict[str, str]:
             "# the data key decrypts children's personal data.\n"
             + "".join(f'{name} = "{keys[name]}"\n' for name in KEY_NAMES), encoding="utf-8")
         path.chmod(0o600)
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    local = tomllib.loads(path.read_text(encoding="utf-8"))
+    if SIGNING_KEY not in local:  # a folder made before the site was signed
+        with path.open("a", encoding="utf-8") as stream:
+            stream.write(f'{SIGNING_KEY} = "{new_signing_key()}"\n')
+        local = tomllib.loads(path.read_text(encoding="utf-8"))
+    return dict(local)
+
+
+def signing_key_from_environment(instance: Path) -> str:
+    """``SPECIALFUND_SIGNING_KEY`` checked ("" when unset outside local development)."""
+    value = os.environ.get(SIGNING_KEY, "").strip()
+    if not value and is_development():
+        value = _instance_secrets(instance)[SIGNING_KEY]
+    if value:
+        try:
+            load_signing_key(value)
+        except DomainError:
+            raise ConfigurationError(
+                "{name} must be 32 bytes in base64 or the path of an Ed25519 private key in "
+                "PEM; make one with “specialfund keys generate”.", name=SIGNING_KEY) from None
+    return value
 
 
 def keys_from_environment(instance: Path) -> dict[str, str]:
@@ -114,6 +138,7 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "SECRET_KEY": keys["SECRET_KEY"],
         "DATA_KEY": keys["SPECIALFUND_DATA_KEY"],
         "HASH_KEY": keys["SPECIALFUND_HASH_KEY"],
+        "SIGNING_KEY": signing_key_from_environment(instance),
         "ATTACHMENTS_DIR": str(instance / "attachments"),
         # Jobs (webapp.queue): their files, and the queue's storage -- SQLite in the
         # instance folder, or Redis when REDIS_URL is set. Immediate: each job runs in

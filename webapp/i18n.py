@@ -41,7 +41,7 @@ CATEGORY_LABELS = {
 
 # The public site's pages, whose text is in the page's language. Open data and published
 # PDFs read the same in every language and keep one address.
-PUBLIC_PAGES = frozenset({"public.index", "public.fund", "public.data_index"})
+PUBLIC_PAGES = frozenset({"public.index", "public.fund", "public.data_index", "public.verify"})
 
 
 def select_locale() -> str:

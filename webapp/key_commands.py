@@ -1,4 +1,4 @@
-"""``specialfund keys``: make the three keys, and replace the data key.
+"""``specialfund keys``: make the keys, and replace the data key.
 
 The session key and the two keys that protect children's data come from the
 environment (``webapp.config``). ``keys generate`` prints a fresh set as environment
@@ -28,7 +28,8 @@ from core.db import Base
 from core.errors import InvalidInput
 from core.i18n import gettext as _
 from core.protection import Protector, data_keys, rotate_encrypted
-from webapp.config import KEY_NAMES, new_keys
+from core.signing import new_signing_key
+from webapp.config import KEY_NAMES, SIGNING_KEY, new_keys
 from webapp.console import actor, in_transaction, say
 
 keys_group = AppGroup("keys", help="The session key and the keys that protect children's data.")
@@ -43,10 +44,11 @@ def fingerprint(key: bytes) -> str:
 @click.option("--data-key", "data_key_only", is_flag=True,
               help="Print only a new SPECIALFUND_DATA_KEY (to rotate the data key)")
 def keys_generate(data_key_only: bool) -> None:
-    """Print a new SECRET_KEY, SPECIALFUND_DATA_KEY and SPECIALFUND_HASH_KEY as
-    environment lines (NAME=value). Give every server the same three."""
-    keys = new_keys()
-    names = ("SPECIALFUND_DATA_KEY",) if data_key_only else KEY_NAMES
+    """Print a new SECRET_KEY, SPECIALFUND_DATA_KEY, SPECIALFUND_HASH_KEY and
+    SPECIALFUND_SIGNING_KEY (which signs the published static site) as environment
+    lines (NAME=value). Give every server the same keys."""
+    keys = {**new_keys(), SIGNING_KEY: new_signing_key()}
+    names = ("SPECIALFUND_DATA_KEY",) if data_key_only else (*KEY_NAMES, SIGNING_KEY)
     for name in names:
         click.echo(f"{name}={keys[name]}")
 

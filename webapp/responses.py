@@ -9,7 +9,8 @@
   (``Cache-Control: public, max-age=60``). They carry a weak ``ETag`` and a
   ``Last-Modified`` derived from what their content depends on: the public version of
   the funds the page shows (every change the public site can show counts in it; see
-  ``webapp.public.page_cache``), the day, the language and the app's version. A
+  ``webapp.public.page_cache``), the day, the language, the app's version and the key
+  that signs the static site (every page's footer prints its fingerprint). A
   request whose ``If-None-Match`` (or ``If-Modified-Since``) still matches is answered
   304 before the page is rendered.
 - ``Strict-Transport-Security`` when configured (``SPECIALFUND_HSTS_SECONDS``), and
@@ -33,6 +34,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import clock
 from reports.public import public_version
 from webapp.extensions import db
+from webapp.site_key import printed
 
 PUBLIC_BLUEPRINT = "public"
 OPEN_DATA = frozenset({"public.data_csv", "public.data_json"})  # ?fund= names the fund
@@ -74,8 +76,9 @@ def public_validators() -> tuple[str, dt.datetime]:
     modified = dt.datetime.combine(today, dt.time.min, tzinfo=clock.CST)
     if at is not None:
         modified = max(modified, dt.datetime.fromisoformat(at))
+    key = printed()
     state = "|".join((_version(), public_scope() or "", str(version), today.isoformat(),
-                      str(get_locale())))
+                      str(get_locale()), key["sha256"] if key else ""))
     return hashlib.sha256(state.encode()).hexdigest()[:32], modified.replace(microsecond=0)
 
 

@@ -26,7 +26,7 @@ from grants.models import Beneficiary
 from ledger.donations import add_donor
 from ledger.income_models import Donor
 from webapp import create_app
-from webapp.config import KEY_NAMES, ConfigurationError
+from webapp.config import KEY_NAMES, SIGNING_KEY, ConfigurationError
 from webapp.demo import synthetic_id
 from webapp.extensions import db
 
@@ -97,13 +97,42 @@ def test_local_development_generates_the_keys_once(database_url, instance_folder
     assert first.config["ENVIRONMENT"] == "development"
 
 
+def test_local_development_adds_a_signing_key_to_older_secrets(database_url, instance_folder,
+                                                               monkeypatch):
+    monkeypatch.setenv("SPECIALFUND_ENV", "development")
+    monkeypatch.delenv(SIGNING_KEY, raising=False)
+    instance_folder.mkdir(parents=True, exist_ok=True)
+    secrets = instance_folder / "secrets.toml"
+    secrets.write_text("# made before the static site was signed\n", encoding="utf-8")
+    first = make_app(database_url)
+    second = make_app(database_url)
+    db.dispose_all()
+    assert first.config["SIGNING_KEY"] and first.config["SIGNING_KEY"] == \
+        second.config["SIGNING_KEY"]
+    assert secrets.read_text(encoding="utf-8").count(SIGNING_KEY) == 1
+
+
+def test_a_server_may_run_without_a_signing_key_but_not_with_a_malformed_one(
+        database_url, monkeypatch, tmp_path):
+    monkeypatch.delenv(SIGNING_KEY, raising=False)
+    app = make_app(database_url)
+    db.dispose_all()
+    assert app.config["SIGNING_KEY"] == ""
+    for value in ("c2hvcnQ=", str(tmp_path / "missing.pem")):
+        monkeypatch.setenv(SIGNING_KEY, value)
+        with pytest.raises(ConfigurationError) as refused:
+            make_app(database_url)
+        assert refused.value.params == {"name": SIGNING_KEY}
+        assert value not in refused.value.message
+
+
 def test_keys_generate_prints_keys_the_app_accepts(run, database_url, monkeypatch):
     for name in KEY_NAMES:
         monkeypatch.delenv(name)  # generating needs no keys and no app
     code, out, _err = run("keys", "generate")
     assert code == 0
     lines = dict(line.split("=", 1) for line in out.splitlines())
-    assert list(lines) == list(KEY_NAMES)
+    assert list(lines) == [*KEY_NAMES, SIGNING_KEY]
     code, again, _err = run("keys", "generate")
     assert set(again.splitlines()).isdisjoint(out.splitlines())  # fresh every time
     for name, value in lines.items():
@@ -111,6 +140,7 @@ def test_keys_generate_prints_keys_the_app_accepts(run, database_url, monkeypatc
     app = make_app(database_url)
     db.dispose_all()
     assert app.config["DATA_KEY"] == lines["SPECIALFUND_DATA_KEY"]
+    assert app.config["SIGNING_KEY"] == lines[SIGNING_KEY]
     Fernet(lines["SPECIALFUND_DATA_KEY"])  # a real Fernet key
     code, one, _err = run("keys", "generate", "--data-key")
     assert code == 0 and one.startswith("SPECIALFUND_DATA_KEY=") and len(one.splitlines()) == 1

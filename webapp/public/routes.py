@@ -37,6 +37,7 @@ from webapp.public.page_cache import UNREAD, PageCache, Rendered
 from webapp.published import published_path
 from webapp.reading import MAX_PAGE, query_int
 from webapp.responses import public_version_now
+from webapp.site_key import printed
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -161,6 +162,18 @@ def annual_pdf(code: str, year: int):
                        year=year, fund=report.fund.code)
     return send_file(path, mimetype="application/pdf", max_age=0,
                      download_name=f"annual-{report.fund.code}-{year}.pdf")
+
+
+@bp.context_processor
+def site_key() -> dict[str, Any]:
+    """Every public page prints the fingerprint of the key that signs its static copies."""
+    return {"site_key": printed()}
+
+
+@bp.route("/verify")
+def verify():
+    """How anyone checks a copy of this site (``specialfund publish-static``)."""
+    return render_template("public/verify.html")
 
 
 @bp.route("/data/")
