@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.errors import Conflict, DomainError, InvalidInput
+from core.hashing import sha256_of
 
 FORMAT = "specialfund-backup/1"
 MANIFEST = "manifest.json"
@@ -53,7 +54,6 @@ KEYS_NOTE = (
     "were not copied. Keep them separately from the backups (a password manager or a "
     "sealed envelope, never beside the backup): the data key reads children's data in "
     "this backup, and a restore needs the same keys.")
-_CHUNK = 1024 * 1024
 PG_TIMEOUT = 6 * 3600  # seconds a pg_dump or pg_restore may run
 
 ReadHeads = Callable[[Session], dict[str, Any]]
@@ -67,14 +67,6 @@ class Written:
     folder: Path
     manifest: dict[str, Any]
     manifest_sha256: str
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def database_kind(engine: Engine) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from core.i18n import gettext
 from core.money import ZERO, format_cny
 from ledger import crosscheck
 from ledger.beancount_io import (
+    Loaded,
     OpenPart,
     PeriodHeads,
     format_error,
@@ -49,6 +50,8 @@ from ledger.chart import FUND_PREFIX, PAYABLE_PREFIX
 from ledger.journal import entry_payload
 from ledger.models import Account, DailyChange, Fund, GrantPositionRow, JournalEntry, PeriodClose
 from ledger.seals import Position, Seal, latest_seal, seal_problems
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -208,14 +211,10 @@ def _verify_open_part(session: Session, fund: Fund, seal: Seal, heads: dict[int,
     before = session.execute(select(JournalEntry.hash).where(
         JournalEntry.fund_id == fund.id, JournalEntry.seq == first - 1)).scalar_one_or_none()
     chain = ChainCheck(fund, before or GENESIS, first)
-    with contextlib.ExitStack() as stack:
-        path = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(
-            prefix="specialfund-verify-"))) / f"{fund.code}.beancount"
-        with path.open("w", encoding="utf-8") as out:
-            part = write_open_part(session, fund, seal, out, observe=chain)
-        report.open_entries = part.entries
-        report.problems.extend(chain.problems())
-        loaded = load(path)
+    part, loaded = _exported(fund, keep, lambda out: write_open_part(
+        session, fund, seal, out, observe=chain))
+    report.open_entries = part.entries
+    report.problems.extend(chain.problems())
     report.problems.extend(
         gettext("Beancount: {error}", error=format_error(e)) for e in loaded.errors)
     totals, by_grant = realize(loaded.entries)
@@ -236,6 +235,18 @@ def _verify_open_part(session: Session, fund: Fund, seal: Seal, heads: dict[int,
     return report
 
 
+def _exported(fund: Fund, keep: Path | None,
+              write: Callable[[TextIO], _T]) -> tuple[_T, Loaded]:
+    """Write the fund's export with ``write`` -- into ``keep``, or a temporary file -- and
+    load it with Beancount and the fund-rules plugin."""
+    with contextlib.ExitStack() as stack:
+        path = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix="specialfund-verify-"))) / f"{fund.code}.beancount"
+        with path.open("w", encoding="utf-8") as out:
+            written = write(out)
+        return written, load(path)
+
+
 def _first_audit_id(session: Session, fund: Fund, seal: Seal) -> int:
     """The audit record of the first entry of the open part: the records of the open
     part's entries come from it on (the sealing record's, when it was lost)."""
@@ -250,13 +261,9 @@ def _verify_all(session: Session, fund: Fund, keep: Path | None, checks: Sequenc
                 against: list[PeriodHeads]) -> FundReport:
     report = FundReport(fund.code)
     chain = ChainCheck(fund)
-    with contextlib.ExitStack() as stack:
-        path = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(
-            prefix="specialfund-verify-"))) / f"{fund.code}.beancount"
-        with path.open("w", encoding="utf-8") as out:
-            report.entries = write_ledger(session, fund, out, observe=chain)
-        report.problems.extend(chain.problems())
-        loaded = load(path)
+    report.entries, loaded = _exported(fund, keep, lambda out: write_ledger(
+        session, fund, out, observe=chain))
+    report.problems.extend(chain.problems())
     report.problems.extend(
         gettext("Beancount: {error}", error=format_error(e)) for e in loaded.errors)
     totals, by_grant = realize(loaded.entries)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.errors import Conflict, InvalidInput
+from core.hashing import sha256_of
 from core.i18n import gettext
 from core.signing import fingerprint, load_public_key, public_pem, sign, signature_holds
 from ledger.heads import book_heads
@@ -44,7 +45,6 @@ SIGNATURE = "manifest.json.sig"
 PUBLIC_KEY = "public-key.pem"
 SUMS = "SHA256SUMS"
 UNLISTED = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})  # the files the manifest cannot list
-_CHUNK = 1024 * 1024
 
 
 def heads(session: Session) -> dict[str, Any]:
@@ -52,14 +52,6 @@ def heads(session: Session) -> dict[str, Any]:
     chain's head -- the same heads a backup records (``ledger.heads``), in one place so
     a change of the audit chain changes both."""
     return book_heads(session)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _checked_name(name: str) -> PurePosixPath:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from core import backup
 from core.errors import DomainError, InvalidInput
+from core.hashing import sha256_of
 from core.i18n import locale_as
 
 
@@ -87,5 +88,5 @@ def test_heads_are_compared_line_by_line():
 def test_files_are_hashed_as_sha256(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"abc")
-    assert backup.sha256_of(path) == (
+    assert sha256_of(path) == (
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
