@@ -32,7 +32,7 @@ from core.actors import Actor
 from core.db import begin_snapshot, transaction
 from core.errors import Conflict, DomainError, NotFound
 from core.i18n import N_
-from jobs import downloads
+from jobs import annual_preview, downloads
 from jobs.models import Job
 from people.models import User
 
@@ -57,7 +57,8 @@ class Kind:
     may_have: Callable[[Session, Actor, dict[str, Any]], bool]
 
 
-KINDS = {"download": Kind(downloads.make, downloads.may_have)}
+KINDS = {"download": Kind(downloads.make, downloads.may_have),
+         annual_preview.KIND: Kind(annual_preview.make, annual_preview.may_have)}
 
 
 def request_job(session: Session, actor: Actor, kind: str, parameters: dict[str, Any],

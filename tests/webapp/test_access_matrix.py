@@ -155,6 +155,8 @@ ROWS = {
                        lambda u: fund_action(u, {"finance"}, 404)),  # no report yet
     "annual.pdf": ("GET", "/funds/YJQ/annual/2025.pdf",
                    lambda u: gate(u, STAFF, lambda: 404)),  # no report yet
+    "annual.prepare": ("POST", "/funds/YJQ/annual/2025/prepare",
+                       lambda u: gate(u, STAFF, lambda: 404)),  # no report yet
     "annual.correction": ("POST", "/funds/YJQ/annual/corrections",
                           lambda u: fund_action(u, {"finance", "auditor"}, 400)),
     "annual.edition": ("GET", "/funds/YJQ/annual/2025/editions/1.pdf",

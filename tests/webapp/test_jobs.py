@@ -363,3 +363,31 @@ def test_old_jobs_and_their_files_are_deleted(world, login, factory, app):
         assert runner.purge_jobs(session, folder, later) == 1
     assert not path.exists()
     assert client.get(url).status_code == 404
+
+
+def test_a_draft_annual_reports_pdf_is_made_by_a_job(world, login, factory, tmp_path):
+    from reports import annual
+
+    finance = login("fin1")
+    assert finance.post("/funds/YJQ/annual/2025", data={
+        "overview": "全年资助留守儿童。", "work": "开展助学项目。", "finance": "收支详见报表。",
+        "plans": "继续做好资助工作。"}).status_code == 302
+    draft = finance.get("/funds/YJQ/annual/2025.pdf")  # a draft is not drawn in the request
+    assert draft.status_code == 303 and draft.headers["Location"] == "/funds/YJQ/annual/2025"
+    assert "/funds/YJQ/annual/2025/prepare" in finance.get(draft.headers["Location"]).get_data(
+        as_text=True)
+    asked = finance.post("/funds/YJQ/annual/2025/prepare")
+    assert asked.status_code == 303 and asked.headers["Location"].startswith("/jobs/")
+    page = finance.get(asked.headers["Location"])
+    assert 'data-state="done"' in page.get_data(as_text=True)
+    assert "2025" in text(page) and "YJQ" in text(page)
+    made = fetch(finance, asked.headers["Location"] + "/file")
+    assert made.status_code == 200 and made.mimetype == "application/pdf"
+    with factory() as session:
+        expected = annual.annual_pdf(session, annual.report_for(session, world["fin1"], "YJQ",
+                                                                2025))
+    assert pdf_text(made.data, tmp_path) == pdf_text(expected, tmp_path)
+    # Another county's finance neither sees the job nor may ask for the draft.
+    other = login("ay_fin")
+    assert fetch(other, asked.headers["Location"]).status_code == 404
+    assert other.post("/funds/YJQ/annual/2025/prepare").status_code == 404

@@ -7,7 +7,6 @@ import hashlib
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,11 +19,14 @@ from sqlalchemy import select
 from core import clock
 from core.errors import InvalidInput, NotFound
 from core.i18n import gettext
+from jobs import annual_preview
+from jobs.runner import request_job
 from reports import annual
 from reports.models import AnnualEdition, AnnualReport, Correction
 from webapp.access import STAFF, acting, current_actor, readable, roles_required
 from webapp.extensions import db
 from webapp.published import published_folder, published_path
+from webapp.queue import enqueue
 
 bp = Blueprint("annual", __name__, url_prefix="/funds/<code>/annual")
 
@@ -83,9 +85,20 @@ def pdf(code: str, year: int):
     if report.state == "published" and published_path(report).is_file():
         return send_file(published_path(report), mimetype="application/pdf", max_age=0,
                          download_name=f"annual-{fund.code}-{year}.pdf")
-    response = current_app.make_response(annual.annual_pdf(db.session, report))
-    response.mimetype = "application/pdf"
-    return response
+    # A draft is drawn by the worker (prepare, below): the edit page offers it.
+    return redirect(url_for("annual.edit", code=fund.code, year=year), code=303)
+
+
+@bp.route("/<int:year>/prepare", methods=["POST"])
+@roles_required(*STAFF)
+def prepare(code: str, year: int):
+    """Queue the draft's PDF for the worker and show its job."""
+    fund = readable(code)
+    annual.report_for(db.session, current_actor(), fund.code, year)  # it exists
+    job = request_job(db.session, current_actor(), annual_preview.KIND,
+                      annual_preview.parameters(fund.code, year), [fund.id])
+    enqueue(job.id)
+    return redirect(url_for("jobs.show", job_id=job.id), code=303)
 
 
 @bp.route("/<int:year>/editions/<int:edition>.pdf")

@@ -11,7 +11,7 @@ from flask_login import login_required
 
 from core import clock
 from core.i18n import gettext
-from jobs import downloads
+from jobs import annual_preview, downloads
 from jobs.models import Job
 from jobs.runner import can_retry, result_file, retry_job, visible_job
 from webapp.access import current_actor
@@ -26,6 +26,9 @@ REFRESH_SECONDS = 2
 
 def _title(job: Job) -> str:
     parameters = job.parameters
+    if job.kind == annual_preview.KIND:
+        return gettext("Annual report {year} (draft) · {fund}", year=parameters["year"],
+                       fund=parameters["fund"])
     report = parameters.get("report", "")
     if report == downloads.LEDGERS:
         name = gettext("Beancount ledgers (zip)")
