@@ -235,6 +235,7 @@ ROWS = {
     "api.openapi": ("GET", "/api/v1/openapi.json", lambda u: 200),
     "api.open_data": ("GET", "/api/v1/public/projects", lambda u: 200),
     "public.index": ("GET", "/public/", lambda u: 200),
+    "public.verify": ("GET", "/public/verify", lambda u: 200),
     "public.fund": ("GET", "/public/funds/YJQ", lambda u: 200),
     "public.annual_pdf": ("GET", "/public/funds/YJQ/annual/2025.pdf", lambda u: 404),
     "public.data_index": ("GET", "/public/data/", lambda u: 200),
