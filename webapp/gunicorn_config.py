@@ -40,8 +40,8 @@ bind = "127.0.0.1:8000"
 # Sync workers: pages and PDFs are rendered by the CPU, so more workers than about twice
 # the CPUs only queue. WEB_CONCURRENCY (gunicorn's own variable) overrides it.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpus() + 1)
-# The long downloads are made by the worker (webapp.queue), but a draft annual report's
-# PDF preview still renders inside its request; gunicorn's default of 30 s killed a
+# Long PDFs and exports are made by the worker (webapp.queue), but a large bank
+# statement's import still runs inside its request; gunicorn's default of 30 s killed a
 # year's audit-log PDF in the middle of it before it was queued. The proxy waits as long
 # (proxy_read_timeout in deploy/nginx-specialfund.conf).
 timeout = 180
