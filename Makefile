@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Local development: the three keys are generated once into instance/secrets.toml.
+# Local development: the keys are generated once into instance/secrets.toml.
 # Everywhere else they must be given (docs/operations.md).
 run: export SPECIALFUND_ENV := development
 run: setup system
