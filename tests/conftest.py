@@ -156,6 +156,24 @@ def database_url(db_template: str, tmp_path: Path,
 
 
 @pytest.fixture
+def empty_url(tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, on the suite's database system (for tests that
+    build one revision by revision)."""
+    if not pg_admin_url():
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"sf_empty_{os.getpid()}"
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(pg_admin_url()).set(database=name).render_as_string(False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine

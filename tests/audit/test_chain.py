@@ -3,11 +3,8 @@ caller's transaction, verified link by link, chain by chain."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select, text
 
 from audit import head, heads, record, verify_chain
 from audit.models import AuditHead, AuditRecord
@@ -17,7 +14,6 @@ from core.hashing import GENESIS, chain_hash
 from core.i18n import locale_as
 from core.migrate import downgrade, upgrade
 from migrations import SCRIPT_LOCATION
-from tests.conftest import pg_admin_url
 
 ADMIN = Actor("admin1", "admin")
 
@@ -292,23 +288,6 @@ def test_verify_names_each_chain_in_english(session, factory):
 
 
 # --- records written while there was one chain ----------------------------------------
-
-@pytest.fixture
-def empty_url(tmp_path) -> Iterator[str]:
-    """A database with no tables at all, on the suite's database system."""
-    if not pg_admin_url():
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    name = f"sf_chain_{os.getpid()}"
-    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(pg_admin_url()).set(database=name).render_as_string(False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
 
 def test_the_one_chain_of_before_is_the_start_of_the_chain_of_no_fund(empty_url):
     """Records written before revision 0014 -- with a fund or without, numbered by id in

@@ -3,15 +3,12 @@ keep the data they change right."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 import audit.models  # noqa: F401 - registers tables on Base.metadata
 import grants.models  # noqa: F401
@@ -22,7 +19,6 @@ import reports.models  # noqa: F401
 from core.db import Base, make_engine
 from core.migrate import alembic_config, downgrade, upgrade
 from migrations import SCRIPT_LOCATION
-from tests.conftest import pg_admin_url
 
 
 def test_the_migrated_database_matches_the_models(engine):
@@ -76,23 +72,6 @@ def test_records_written_before_funds_were_recorded_keep_verifying(tmp_path):
         config.attributes["connection"] = connection
         command.downgrade(config, "0005")
     engine.dispose()
-
-
-@pytest.fixture
-def empty_url(tmp_path) -> Iterator[str]:
-    """A database with no tables at all, on the suite's database system."""
-    if pg_admin_url():
-        name = f"sf_m_{os.getpid()}"
-        admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(pg_admin_url()).set(database=name).render_as_string(False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        return
-    yield f"sqlite:///{tmp_path / 'empty.db'}"
 
 
 def _migrate(engine, revision: str) -> None:
