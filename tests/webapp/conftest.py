@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from tests.reports.test_public import disclose
 from tests.worlds import PASSWORD
 from webapp import create_app
 from webapp.extensions import db
@@ -61,3 +62,15 @@ def text(response) -> str:
     body = response.get_data(as_text=True)
     body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", body, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+@pytest.fixture
+def site(app):
+    """An anonymous visitor's client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def disclosed(world, factory, post, approved):
+    """The small world with a year of money, projects and donations to disclose."""
+    return disclose(world, factory, post, approved)

@@ -45,11 +45,6 @@ def secrets() -> list[str]:
 
 
 @pytest.fixture
-def site(app):
-    return app.test_client()
-
-
-@pytest.fixture
 def planted(app, world, factory, post, approved):
     """The disclosure world, with canary children on its approved project's list,
     encrypted with the app's own keys."""

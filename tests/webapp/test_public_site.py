@@ -11,8 +11,6 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from core.db import transaction
 from grants.models import BeneficiaryCount, Project
 from ledger import donations, events
@@ -20,23 +18,12 @@ from ledger.balances import available
 from ledger.journal import find_fund
 from reports import annual, public
 from reports.models import AnnualReport
-from tests.reports.test_public import at, disclose
+from tests.reports.test_public import at
 from tests.reports.test_statements import pdf_text
 from tests.webapp.conftest import text
 from tests.worlds import make_token
 
 TODAY = dt.date(2026, 7, 1)
-
-
-@pytest.fixture
-def site(app):
-    """An anonymous visitor's client."""
-    return app.test_client()
-
-
-@pytest.fixture
-def disclosed(world, factory, post, approved):
-    return disclose(world, factory, post, approved)
 
 
 def pages(client) -> list[str]:

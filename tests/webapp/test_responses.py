@@ -14,15 +14,9 @@ from werkzeug.http import http_date
 from core.db import transaction
 from tests.webapp.conftest import prepared
 from tests.webapp.test_attachments import PDF, upload
-from tests.webapp.test_public_site import disclose
 from tests.worlds import make_token
 from webapp import create_app
 from webapp.extensions import db
-
-
-@pytest.fixture
-def disclosed(world, factory, post, approved):
-    return disclose(world, factory, post, approved)
 
 
 def test_every_private_response_is_no_store(app, world, login, factory, disclosed):

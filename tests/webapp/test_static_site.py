@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from core.errors import InvalidInput
 from core.signing import fingerprint, load_public_key, load_signing_key, new_signing_key
 from reports import mirror
-from tests.reports.test_public import disclose
 from tests.webapp.test_public_site import FIRM_NAME
 from tests.worlds import CHILD, GUARDIAN, NUMBER, USERS
 from webapp.static_site import canonical, file_for
@@ -40,16 +39,6 @@ def signing_key(monkeypatch) -> str:
     value = new_signing_key()
     monkeypatch.setenv("SPECIALFUND_SIGNING_KEY", value)
     return value
-
-
-@pytest.fixture
-def site(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def disclosed(world, factory, post, approved):
-    return disclose(world, factory, post, approved)
 
 
 @pytest.fixture
