@@ -1,8 +1,8 @@
 """The ``specialfund`` console command: set-up, funds, users and tokens, postings,
 donations and receipts, the bank account, balances, export, verify, period close, audit,
 keys, demo data, backup and restore, the static public site. Its commands are defined in
-``webapp.commands`` and its siblings and added here, each group by name; what they share
-is ``webapp.console``.
+``webapp.commands`` and its siblings and named here (``COMMANDS``), each loaded when it
+is run; what they share is ``webapp.console``.
 
 Every command runs in one transaction: it commits when the command succeeds and
 rolls back entirely when it fails, and prints what it did only once committed. Errors
@@ -14,6 +14,8 @@ The console acts as a named user who proves it (``--user NAME`` or
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -25,51 +27,65 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.errors import DomainError
 from core.i18n import gettext as _
 from core.i18n import set_locale
-from webapp import (
-    backup_commands,
-    bank_commands,
-    commands,
-    create_app,
-    key_commands,
-    money_commands,
-    serving,
-    static_site,
-)
+from webapp import create_app
 from webapp.console import user_option
 from webapp.extensions import db
 
 EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 
+# Each command is loaded from its module when it is run, so that a command loads only
+# what it needs: ``ledger verify`` neither the job queue nor Alembic nor the pages.
+COMMANDS = {
+    "init": "webapp.setup_commands:init_command",
+    "fund": "webapp.commands:fund_group",
+    "ledger": "webapp.commands:ledger_group",
+    "audit": "webapp.commands:audit_group",
+    "demo": "webapp.setup_commands:demo_command",
+    "user": "webapp.commands:user_group",
+    "token": "webapp.commands:token_group",
+    "donor": "webapp.money_commands:donor_group",
+    "receipt": "webapp.money_commands:receipt_group",
+    "donation-return": "webapp.money_commands:donation_return",
+    "top-up": "webapp.money_commands:topup_group",
+    "allocation": "webapp.money_commands:allocation_group",
+    "reconcile": "webapp.money_commands:reconcile_command",
+    "bank": "webapp.bank_commands:bank_group",
+    "keys": "webapp.key_commands:keys_group",
+    "backup": "webapp.backup_commands:backup_command",
+    "restore": "webapp.backup_commands:restore_command",
+    "publish-static": "webapp.static_site:publish_static_command",
+    "verify-static": "webapp.static_site:verify_static_command",
+    "run": "webapp.serving:run_command",  # in place of Flask's own ``run``
+    "worker": "webapp.serving:worker_command",
+}
+
 
 class Console(FlaskGroup):
-    """Flask's command group, whose help lists the commands without building the app:
-    the app refuses to start without its keys, and ``keys generate`` is how to get them."""
+    """Flask's command group, with the app's commands loaded as they are run, whose help
+    lists them without building the app: the app refuses to start without its keys, and
+    ``keys generate`` is how to get them. Its app has no pages (``create_app``); the
+    commands that serve them build their own."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self.commands)
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
 
 
 cli = Console(
     name="specialfund",
-    create_app=create_app,
+    create_app=functools.partial(create_app, pages=False),
     add_default_commands=True,
     load_dotenv=False,
     params=[user_option],
     help="Special Fund: children's special fund ledgers and grants.",
 )
-for command in (
-    commands.init_command, commands.fund_group, commands.ledger_group, commands.audit_group,
-    commands.demo_command, commands.user_group, commands.token_group,
-    money_commands.donor_group, money_commands.receipt_group, money_commands.donation_return,
-    money_commands.topup_group, money_commands.allocation_group,
-    money_commands.reconcile_command, bank_commands.bank_group, key_commands.keys_group,
-    backup_commands.backup_command, backup_commands.restore_command,
-    static_site.publish_static_command, static_site.verify_static_command,
-    serving.run_command,  # in place of Flask's own ``run``
-    serving.worker_command,
-):
-    cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

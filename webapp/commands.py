@@ -1,5 +1,5 @@
-"""Console commands: set-up, funds, the ledger, audit, demo data, users and tokens
-(added to the ``specialfund`` group by ``webapp.cli``)."""
+"""Console commands: funds, the ledger, audit, users and tokens (named in
+``webapp.cli.COMMANDS``)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from audit import verify_chain
 from core.actors import Actor
-from core.db import begin_write
-from core.errors import DomainError, InvalidInput, PermissionDenied
+from core.errors import InvalidInput, PermissionDenied
 from core.i18n import N_, get_locale
 from core.i18n import gettext as _
-from core.migrate import upgrade
 from core.money import format_cny
 from grants.access import require_acting, require_fund
 from grants.verify import check_projects
@@ -36,7 +32,6 @@ from ledger.journal import find_entry, find_fund
 from ledger.models import Fund
 from ledger.periods import close_period
 from ledger.verify import verify_fund
-from migrations import SCRIPT_LOCATION
 from people.tokens import create_token, is_live, revoke_token, tokens_of
 from people.users import add_user, find_user, has_administrator
 from webapp.console import (
@@ -53,22 +48,7 @@ from webapp.console import (
     say,
     say_chains,
 )
-from webapp.demo import DEMO_PASSWORD, build
-from webapp.extensions import db, protector
 from webapp.money_commands import donor_for
-
-
-def _redacted(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-@click.command("init")
-@with_appcontext
-def init_command() -> None:
-    """Create the database or upgrade it to the newest schema."""
-    upgrade(db.engine, SCRIPT_LOCATION)
-    click.echo(_("Database ready: {url}", url=_redacted(current_app.config["DATABASE_URL"])))
-
 
 # --- setting up: funds and users ------------------------------------------------
 
@@ -449,37 +429,6 @@ def audit_verify(session: Session) -> None:
             say(f"  - {problem}")
     if failed:
         raise click.exceptions.Exit(1)
-
-
-@click.command("demo")
-@click.option("--years", default=3, show_default=True, type=click.IntRange(1, 10),
-              help="Full years of history before this one")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has funds")
-@with_appcontext
-def demo_command(years: int, if_empty: bool) -> None:
-    """Fill an empty database with the six Ziyang funds, their users and projects."""
-    if if_empty:
-        with db.transaction() as session:
-            if list_funds(session):
-                click.echo(_("The database already holds funds; demo data not added."))
-                return
-    session = begin_write(db.factory())
-
-    def commit() -> None:
-        session.commit()
-        begin_write(session)
-
-    try:
-        funds = build(session, protector(), years=years, commit=commit)
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-    click.echo(_("Demo data ready: {count} funds.", count=len(funds)))
-    click.echo(_("Demo users: <fund code>_ca, _co, _fin1, _fin2, _aud, _admin "
-                 "(e.g. yjq_ca), password {password}", password=DEMO_PASSWORD))
 
 
 # --- users -----------------------------------------------------------------------

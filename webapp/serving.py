@@ -19,10 +19,9 @@ import os
 from typing import TYPE_CHECKING
 
 import click
-from flask.cli import ScriptInfo, pass_script_info
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from webapp import queue
+from webapp import create_app, queue
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -50,10 +49,9 @@ class QuietRequestHandler(WSGIRequestHandler):
               help="Restart when the code changes.")
 @click.option("--worker/--no-worker", default=True, show_default=True,
               help="Run a job worker thread in this process too.")
-@pass_script_info
-def run_command(info: ScriptInfo, host: str, port: int, reload: bool, worker: bool) -> None:
+def run_command(host: str, port: int, reload: bool, worker: bool) -> None:
     """Development web server. Production runs gunicorn (docs/operations.md)."""
-    app = info.load_app()  # refuses to start here, as gunicorn would, without the keys
+    app = create_app()  # refuses to start here, as gunicorn would, without the keys
     # With the reloader, the app runs in a child process: the worker runs there too.
     consumer = None
     if worker and (not reload or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
@@ -73,11 +71,10 @@ def run_command(info: ScriptInfo, host: str, port: int, reload: bool, worker: bo
 @click.command("worker")
 @click.option("--workers", "-w", default=2, show_default=True,
               help="Jobs made at once (threads).")
-@pass_script_info
-def worker_command(info: ScriptInfo, workers: int) -> None:
+def worker_command(workers: int) -> None:
     """Make the queued jobs (PDFs, workbooks, exports) until stopped (SIGINT: after the
     jobs in hand; SIGTERM: at once, the jobs left to be retried)."""
-    app = info.load_app()
+    app = create_app()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
                                                    "%(message)s")
     with app.app_context():

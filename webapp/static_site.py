@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import click
 from flask import Flask, current_app
-from flask.cli import ScriptInfo, with_appcontext
+from flask.cli import ScriptInfo
 from sqlalchemy import select
 
 from core.errors import Conflict, DomainError, InvalidInput
@@ -45,6 +45,7 @@ from core.signing import load_signing_key
 from ledger.models import Fund
 from reports import mirror
 from reports.models import AnnualReport
+from webapp import create_app
 from webapp.backup_commands import _app_version
 from webapp.console import say
 from webapp.extensions import db
@@ -215,21 +216,21 @@ def _heads() -> dict[str, object]:
 
 @click.command("publish-static")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@with_appcontext
 def publish_static_command(directory: Path) -> None:
     """Write the public site (every page in Chinese and English, the open data, the
     published annual reports, the style sheets) into DIRECTORY as files any web server
     serves, with manifest.json (the SHA-256 of every file and the heads of the books),
     its Ed25519 signature manifest.json.sig and public-key.pem. DIRECTORY is new, empty,
     or a site published before, which is replaced."""
-    key = load_signing_key(signing_key_value())
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    before = _heads()
-    files = render_site(app)
-    if _heads() != before:
-        raise Conflict("The books changed while the site was rendered; publish again.")
-    published = mirror.write_site(directory, files, book_heads=before,
-                                  app_version=_app_version(), key=key)
+    app = create_app()  # the console's app has no pages to render
+    with app.app_context():
+        key = load_signing_key(signing_key_value())
+        before = _heads()
+        files = render_site(app)
+        if _heads() != before:
+            raise Conflict("The books changed while the site was rendered; publish again.")
+        published = mirror.write_site(directory, files, book_heads=before,
+                                      app_version=_app_version(), key=key)
     say(_("Static site written to {path}: {count} files, signed by the key {key}.",
           path=str(published.folder), count=published.files, key=published.key_fingerprint))
 
