@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib.metadata
 
@@ -41,6 +42,7 @@ OPEN_DATA = frozenset({"public.data_csv", "public.data_json"})  # ?fund= names t
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 
 
+@functools.cache  # read from the installed metadata: a few milliseconds a request
 def _version() -> str:
     try:
         return importlib.metadata.version("special-fund")
