@@ -91,6 +91,7 @@ cli = Console(
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: one clear line per error, non-zero exit status."""
     set_locale(os.environ.get("SPECIALFUND_LANG") or "zh_CN")
+    mark = db.made()
     try:
         code = cli.main(args=argv, prog_name="specialfund", standalone_mode=False)
     except DomainError as error:
@@ -112,5 +113,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo(_("Error: {message}", message=f"{error.strerror}: {error.filename}"), err=True)
         sys.exit(EXIT_PROBLEM)
     finally:
-        db.dispose_all()
+        db.dispose_since(mark)
     sys.exit(code if isinstance(code, int) else 0)

@@ -94,10 +94,19 @@ class Database:
         with transaction(self.factory) as session:
             yield session
 
-    def dispose_all(self) -> None:
-        """Close every pooled connection (a console command is done with them)."""
-        while self._engines:
+    def made(self) -> int:
+        """How many engines the apps made so far hold: a mark for ``dispose_since``."""
+        return len(self._engines)
+
+    def dispose_since(self, mark: int) -> None:
+        """Close the pooled connections of the apps made since ``mark``: a console command
+        is done with its own, while an app made before it (a test's) keeps its engine, to
+        be disposed of by whoever made it."""
+        while len(self._engines) > mark:
             self._engines.pop().dispose()
+
+    def dispose_all(self) -> None:
+        self.dispose_since(0)
 
 
 def protector() -> Protector:

@@ -469,3 +469,15 @@ def test_both_verify_commands_report_the_cross_checks(run, run_as, fund, engine,
     status, out, _ = run("ledger", "verify", "--fund", fund)
     assert status == 1
     assert out.splitlines() == ["FAILED YJQ: 2 problems", *lost]
+
+
+def test_a_command_closes_its_own_connections_and_no_one_elses(run, fund, app):
+    """A command run in a process that already serves an app (a test, a shell) closes only
+    the connections of the app it built itself: the other app's pool stays as it was, to
+    be closed by whoever made it, not left behind for the garbage collector."""
+    engine = app.extensions["specialfund.db"][0]
+    assert app.test_client().get("/public/").status_code == 200
+    pool = engine.pool
+    code, out, _err = run("fund", "list")
+    assert code == 0 and "YJQ" in out
+    assert engine.pool is pool and pool.checkedin() == 1
