@@ -1,8 +1,10 @@
 """Public disclosure benchmark: the public fund page served by the app beside Fava's
-balance sheet of the same books, and the time to make the fund's annual report PDF.
+balance sheet of the same books, to one client and to 8 at once (also with sign-ins and
+another fund's postings alongside), and the time to make the fund's annual report PDF.
 
     python -m bench.public_bench                    # 100,000 entries, 10,000 projects, SQLite
     python -m bench.public_bench --entries 20000 --projects 2000 --requests 200
+    python -m bench.public_bench --reuse --database-url sqlite:////tmp/pb/bench.db
 
 The benchmark builds one county fund (雁江区, under the city fund 资阳市本级) with N
 ledger entries and P projects, everything through the real code paths with the
@@ -49,7 +51,9 @@ the public pages' 120 requests and the sign-ins' 30 a minute).
    times a second (default 10) as a browser does, ``GET /login`` then ``POST /login``
    with the form's CSRF token and cookie (the 302 it answers is not followed), as a
    user of another fund (安岳县 ``AYX``, a sibling county: nothing it does is on the
-   page measured); its p95 against the quiet p95 of the same round;
+   page measured), each started on a fixed schedule on its own thread, whether or not
+   the ones before have finished; the page's p95 against the quiet p95 of the same
+   round;
 6. the page with the cache on and off under the same load while the other fund gets
    ``--writes`` postings a second (default 5, donations through the JSON API, ``POST
    /api/v1/funds/AYX/donations``, to the server measured); before and after each such
