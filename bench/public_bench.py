@@ -812,8 +812,12 @@ def other_fund(url: str) -> OtherFund:
         factory = make_session_factory(engine)
         with transaction(factory) as session:
             if session.execute(select(Fund.id).where(Fund.code == OTHER[0])).first() is None:
+                # Opened with the city, as the demo's counties are: the city's page of an
+                # earlier year links to each county's page of that year, which a county
+                # opened later does not have (publish-static would stop at that 404).
                 add_fund(session, CONSOLE, code=OTHER[0], name_zh=OTHER[1], name_en=OTHER[2],
-                         opened_on=dt.date(clock.today().year, 1, 1), parent_code=CITY[0])
+                         opened_on=find_fund(session, CITY[0]).opened_on,
+                         parent_code=CITY[0])
                 for key, role, name in OTHER_USERS:
                     add_user(session, CONSOLE, username=names[key], display_name=name,
                              role=role, fund_code=OTHER[0], password=PASSWORD)
