@@ -1,8 +1,10 @@
 """Public disclosure benchmark: the public fund page served by the app beside Fava's
-balance sheet of the same books, and the time to make the fund's annual report PDF.
+balance sheet of the same books, to one client and to 8 at once (also with sign-ins and
+another fund's postings alongside), and the time to make the fund's annual report PDF.
 
     python -m bench.public_bench                    # 100,000 entries, 10,000 projects, SQLite
     python -m bench.public_bench --entries 20000 --projects 2000 --requests 200
+    python -m bench.public_bench --reuse --database-url sqlite:////tmp/pb/bench.db
 
 The benchmark builds one county fund (雁江区, under the city fund 资阳市本级) with N
 ledger entries and P projects, everything through the real code paths with the
@@ -14,26 +16,59 @@ finance approvals above the fund's threshold), and about half of them with their
 first tranche requested, approved and paid (a disbursement entry). One database
 transaction holds a day's work; the data builder's speed is not measured.
 
-Then, each server in its own process on loopback and the benchmark as the client:
+Then three servers, each in its own process on loopback, run side by side: the app
+under gunicorn twice on the same database, as configured (a page is rendered once and
+kept until what it shows changes, ``webapp.public.page_cache``) and with the page cache
+off (``SPECIALFUND_PUBLIC_PAGE_CACHE=0``: every request renders the page from the
+database, what the first view after any change costs), and Fava on the fund's export.
+Each gunicorn is given its settings on the command line, 2 sync workers and a 300 s
+timeout, and an empty configuration file, so the production defaults of
+``gunicorn.conf.py`` (workers from the CPUs, the access log) do not apply; rate limits
+are off on both (``SPECIALFUND_RATE_LIMITS=0``: the benchmark is one address, far over
+the public pages' 120 requests and the sign-ins' 30 a minute).
 
-1. the app under gunicorn (2 sync workers, as ``docs/operations.md`` runs it) on the
-   same database; ``GET /public/funds/<code>`` with ``http.client`` (keep-alive, but
+1. One client: ``GET /public/funds/<code>`` with ``http.client`` (keep-alive, but
    gunicorn's sync workers close the connection after each answer, so the client
    reconnects), a warm-up and then ``--requests`` requests one after another: median
    and 95th percentile latency (request sent to body read) and requests per second.
-   Every answer must be 200 and name the fund. Measured twice: as configured (a page is
-   rendered once and kept until the books change, ``webapp.public.page_cache``), then
-   with the page cache off (``SPECIALFUND_PUBLIC_PAGE_CACHE=0``, every request renders
-   the page from the database: what the first view after any change costs);
-2. the fund exported with ``write_ledger`` and opened in Fava (``fava FILE``, its own
-   server); its balance sheet as a browser gets it, ``--fava-requests`` times after a
-   warm-up, measured the same way. Fava 1.30 draws its reports in the browser, so one
-   view is two requests: the page (``/<slug>/balance_sheet/``, the slug found by
-   following the redirect of ``/``) and then its figures (``/<slug>/api/balance_sheet``).
-   The target compares the public page's requests per second with Fava's views per
-   second;
+   Every answer must be 200 and name the fund. Cache on, then cache off;
+2. one client, Fava (``fava FILE``, the fund exported with ``write_ledger``): its balance
+   sheet as a browser gets it, ``--fava-requests`` times after a warm-up, measured the
+   same way. Fava 1.30 draws its reports in the browser, so one view is two requests:
+   the page (``/<slug>/balance_sheet/``, the slug found by following the redirect of
+   ``/``) and then its figures (``/<slug>/api/balance_sheet``). The target compares the
+   public page's requests per second with Fava's views per second;
 3. the fund's annual report for the last full year (a draft with a short narrative),
-   ``reports.annual.annual_pdf`` timed in this process.
+   ``reports.annual.annual_pdf`` timed in this process, after the servers stopped;
+4. ``--clients`` concurrent clients (default 8), the same load tool on every side:
+   ``wrk`` with one connection per thread and a Lua script (``bench.wrk``) that times
+   each view and checks each answer (200 and the expected text). The public page with
+   the cache on, with the cache off, and Fava's balance sheet view (the page, then its
+   api data, in turn on each connection; a view is the pair): views per second and the
+   median, 95th percentile and slowest view, and the public page's requests per second
+   over Fava's views per second, round by round;
+5. the cached page under the same load while another client signs in ``--sign-ins``
+   times a second (default 10) as a browser does, ``GET /login`` then ``POST /login``
+   with the form's CSRF token and cookie (the 302 it answers is not followed), as a
+   user of another fund (安岳县 ``AYX``, a sibling county: nothing it does is on the
+   page measured), each started on a fixed schedule on its own thread, whether or not
+   the ones before have finished; the page's p95 against the quiet p95 of the same
+   round;
+6. the page with the cache on and off under the same load while the other fund gets
+   ``--writes`` postings a second (default 5, donations through the JSON API, ``POST
+   /api/v1/funds/AYX/donations``, to the server measured); before and after each such
+   phase the ETags of both funds' pages are read: the measured page's must not change
+   (its public version, the key of its kept page, is untouched by the other fund) and
+   the other fund's must.
+
+Sections 4 to 6 run ``--rounds`` times (default 3) of ``--seconds`` each (default 10),
+interleaved (each round runs every configuration in turn), after a short warm-up of each;
+the table shows the best and the worst round side by side and the ratios of each round
+(median and worst), and a second table every run. The other fund, its two users
+(``ayx_co``, charity office, and ``ayx_fin1``, finance, with the bench's password) and
+a donor are made through the real code paths when the database has no ``AYX`` yet (so
+``--reuse`` works on books built before this part existed); each run makes ``ayx_co``
+a new API token and adds its postings to ``AYX``, never to the fund measured.
 
 ``--keep`` keeps the database; ``--reuse --database-url sqlite:///…/bench.db`` measures
 it again without rebuilding (``--profile FILE`` adds a cProfile of one page request
@@ -51,29 +86,35 @@ import cProfile
 import datetime as dt
 import http.client
 import io
+import json
 import os
 import platform
 import pstats
 import random
+import re
 import secrets
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import func, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import wrk
 from bench.ledger_bench import CpuClock, Spread, print_table, revision
 from core import clock
 from core.actors import Actor
@@ -88,15 +129,25 @@ from ledger import donations, events
 from ledger.beancount_io import write_ledger
 from ledger.chart import load_chart
 from ledger.funds import add_fund
+from ledger.income_models import Donor
 from ledger.journal import find_fund
 from ledger.models import Fund
 from migrations import SCRIPT_LOCATION
 from people.models import User
+from people.tokens import create_token
 from people.users import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY = ("ZYS", "资阳市本级", "Ziyang City")
 COUNTY = ("YJQ", "雁江区", "Yanjiang District")
+# Another county under the city: its public version is not part of the county's pages'
+# (reports.public.versions counts a fund, its parent and its children), so its sign-ins
+# and postings must leave the county's kept page alone.
+OTHER = ("AYX", "安岳县", "Anyue County")
+OTHER_USERS = (  # key, role, display name: the API's writer, and the one who signs in
+    ("co", "charity_office", "安岳县慈善办出纳"),
+    ("fin1", "finance", "安岳县财政局审核员甲"),
+)
 CONSOLE = Actor("bench", "console")
 PASSWORD = "bench-pass-2026"  # throwaway users of a throwaway database
 USERS = (  # key, role, display name
@@ -124,6 +175,13 @@ HTTP_TIMEOUT = 300.0
 TARGET_P95_MS = 20.0  # public page, 95th percentile
 TARGET_RATIO = 20.0  # public page requests/s over Fava balance sheet requests/s
 TARGET_PDF_S = 30.0  # annual report PDF
+# With --clients (8) concurrent clients, views per second over Fava's balance sheet views
+# per second under the same load:
+TARGET_LOAD_UNCACHED = 50.0  # the public page rendered at every request (cache off)
+TARGET_LOAD_CACHED = 300.0  # the kept page (cache on)
+TARGET_SIGN_IN_P95 = 1.5  # cached p95 with sign-ins elsewhere over the quiet cached p95
+WORKERS = 2  # gunicorn sync workers, on the command line
+GUNICORN_TIMEOUT = 300  # seconds; gunicorn's own default of 30 would kill a long render
 
 
 def _yuan(fen: int) -> Decimal:
@@ -553,7 +611,33 @@ def started(name: str, command: list[str], env: dict[str, str], log: Path,
 
 def server_env(extra: dict[str, str]) -> dict[str, str]:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONPATH": path, **extra}
+    # gunicorn reads settings from these too; the bench gives its own on the command line.
+    inherited = {k: v for k, v in os.environ.items()
+                 if k not in ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY")}
+    return {**inherited, "PYTHONPATH": path, **extra}
+
+
+def gunicorn_command(port: int, workdir: Path) -> list[str]:
+    """gunicorn with every setting that matters given here: ``--config`` names an empty
+    file, so ``gunicorn.conf.py`` (which gunicorn reads from the working directory by
+    default: workers from the CPUs, the access log) does not apply."""
+    import gunicorn
+
+    empty = workdir / "gunicorn-bench.conf.py"
+    empty.write_text("# The benchmark's servers take their settings from the command line.\n")
+    command = [venv_tool("gunicorn"), "--config", str(empty), "--workers", str(WORKERS),
+               "--worker-class", "sync", "--timeout", str(GUNICORN_TIMEOUT),
+               "--graceful-timeout", "10", "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT)]
+    if tuple(int(p) for p in gunicorn.__version__.split(".")[:1]) >= (25,):
+        command.append("--no-control-socket")  # two servers at once would share its path
+    return [*command, "webapp:create_app()"]
+
+
+def gunicorn_settings() -> str:
+    import gunicorn
+
+    return (f"gunicorn {gunicorn.__version__}, {WORKERS} sync workers, timeout "
+            f"{GUNICORN_TIMEOUT} s, no access log, gunicorn.conf.py not read")
 
 
 # --- Measuring -------------------------------------------------------------------------------
@@ -705,7 +789,481 @@ def profile_request(database_url: str, instance: Path, path: str, out: Path) -> 
     return text.getvalue()
 
 
+# --- Under load ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OtherFund:
+    """The fund that is signed in to and written while the county's page is measured."""
+
+    sign_in: str  # the user who signs in
+    writer: str  # the user whose API token posts the donations
+    token: str
+    donor_id: int
+
+
+def other_fund(url: str) -> OtherFund:
+    """The other county fund, its two users and a donor, made through the real code
+    paths if the database has none yet; and a new API token of its charity office,
+    made by that user as ``people.tokens`` requires."""
+    engine = make_engine(url)
+    names = {key: f"{OTHER[0].lower()}_{key}" for key, _, _ in OTHER_USERS}
+    try:
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            if session.execute(select(Fund.id).where(Fund.code == OTHER[0])).first() is None:
+                # Opened with the city, as the demo's counties are: the city's page of an
+                # earlier year links to each county's page of that year, which a county
+                # opened later does not have (publish-static would stop at that 404).
+                add_fund(session, CONSOLE, code=OTHER[0], name_zh=OTHER[1], name_en=OTHER[2],
+                         opened_on=find_fund(session, CITY[0]).opened_on,
+                         parent_code=CITY[0])
+                for key, role, name in OTHER_USERS:
+                    add_user(session, CONSOLE, username=names[key], display_name=name,
+                             role=role, fund_code=OTHER[0], password=PASSWORD)
+                writer = session.execute(select(User).where(User.username == names["co"])
+                                         ).scalar_one()
+                donations.add_donor(session, writer.actor(), OTHER[0], kind="enterprise",
+                                    name="安岳县爱心企业",
+                                    credit_code=donations.credit_code(f"915121{1:011d}"))
+        with transaction(factory) as session:
+            writer = session.execute(select(User).where(User.username == names["co"])
+                                     ).scalar_one()
+            token, _row = create_token(session, writer.actor(), writer, name="public bench",
+                                       expires_on=None)
+            fund = find_fund(session, OTHER[0])
+            donor_id = session.execute(select(Donor.id).where(Donor.fund_id == fund.id)
+                                       .order_by(Donor.id).limit(1)).scalar_one()
+        return OtherFund(names["fin1"], names["co"], token, donor_id)
+    finally:
+        engine.dispose()
+
+
+class Paced:
+    """Starts ``act`` ``rate`` times a second on a fixed schedule, each on a thread of its
+    own, whether or not the ones before have finished, as independent visitors do: the
+    rate holds however long each act waits for the server. Each act's time is kept; a
+    failed act is counted, not raised."""
+
+    def __init__(self, name: str, rate: float, act: Callable[[], None]) -> None:
+        self.name = name
+        self.period = 1 / rate
+        self.act = act
+        self.halt = threading.Event()
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="paced")
+        self.scheduler = threading.Thread(target=self._schedule, name=name, daemon=True)
+        self.times: list[float] = []
+        self.failures = 0
+        self.first_failure = ""
+        self.began = self.halted = 0.0
+
+    def start(self) -> None:
+        self.began = time.perf_counter()
+        self.scheduler.start()
+
+    def _schedule(self) -> None:
+        started = 0
+        while not self.halt.wait(max(0.0, self.began + started * self.period
+                                     - time.perf_counter())):
+            self.pool.submit(self._one)
+            started += 1
+
+    def _one(self) -> None:
+        start = time.perf_counter()
+        try:
+            self.act()
+        except Exception as error:  # counted, and shown in the report
+            with self.lock:
+                self.failures += 1
+                self.first_failure = self.first_failure or f"{error}"
+        else:
+            with self.lock:
+                self.times.append(time.perf_counter() - start)
+
+    def stop(self) -> Paced:
+        """Start no more; wait for those under way."""
+        self.halt.set()
+        self.halted = time.perf_counter()
+        self.scheduler.join()
+        self.pool.shutdown(wait=True)
+        return self
+
+    @property
+    def span(self) -> float:
+        return self.halted - self.began
+
+    @property
+    def rate(self) -> float:
+        """Acts completed per second of the time they were being started."""
+        return len(self.times) / self.span if self.span > 0 else 0.0
+
+    def problem(self) -> str | None:
+        if self.failures:
+            return f"{self.failures} of {self.failures + len(self.times)} failed, the " \
+                   f"first: {self.first_failure}"
+        return None
+
+
+CSRF_FIELD = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def sign_in(port: int, username: str) -> None:
+    """Sign in as a browser does: the form (its session cookie and CSRF token), then
+    the form posted back; the answer must send the user on (302), not back to /login.
+    The page it sends the user to is not fetched."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    try:
+        conn.request("GET", "/login")
+        response = conn.getresponse()
+        body = response.read()
+        found = CSRF_FIELD.search(body)
+        if response.status != 200 or found is None:
+            raise ServeError(f"GET /login answered {response.status} without a CSRF token")
+        cookies = "; ".join(c.split(";", 1)[0]
+                            for c in response.msg.get_all("Set-Cookie") or [])
+        form = urlencode({"csrf_token": found.group(1).decode(), "username": username,
+                          "password": PASSWORD})
+        conn.request("POST", "/login", body=form, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies})
+        response = conn.getresponse()
+        response.read()
+        location = response.getheader("Location") or ""
+        if response.status != 302 or "/login" in location:
+            raise ServeError(f"POST /login answered {response.status} to {location!r}")
+    finally:
+        conn.close()
+
+
+def post_donation(port: int, other: OtherFund) -> None:
+    """One donation to the other fund through the JSON API, as a program posts it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    try:
+        body = json.dumps({"donor_id": other.donor_id, "date": clock.today().isoformat(),
+                           "amount": "100.00"})
+        conn.request("POST", f"/api/v1/funds/{OTHER[0]}/donations", body=body, headers={
+            "Authorization": f"Bearer {other.token}", "Content-Type": "application/json"})
+        response = conn.getresponse()
+        answer = response.read()
+        if response.status != 201:
+            raise ServeError(f"POST donations answered {response.status}: {answer[:200]!r}")
+    finally:
+        conn.close()
+
+
+def etag(port: int, path: str) -> str:
+    """The ETag of a public page: it changes exactly when the page's public version does
+    (webapp.responses), and that version is what the page is kept under."""
+    client = Client(port)
+    try:
+        status, headers, _body = client.get(path)
+    finally:
+        client.close()
+    if status != 200 or "etag" not in headers:
+        raise ServeError(f"GET {path} answered {status} without an ETag")
+    return headers["etag"]
+
+
+LOADS = {  # key: label
+    "cached": "Public page, cache on",
+    "sign-ins": "Public page, cache on, with sign-ins elsewhere",
+    "cached+writes": "Public page, cache on, another fund written",
+    "uncached": "Public page, cache off (every request renders)",
+    "uncached+writes": "Public page, cache off, another fund written",
+    "fava": "Fava balance sheet (page + api)",
+}
+
+
+@dataclass
+class Load:
+    """Sections 4 to 6: every round's wrk runs, and what ran beside them."""
+
+    clients: int
+    seconds: float
+    sign_in_rate: float
+    write_rate: float
+    sign_in_user: str
+    rounds: list[dict[str, wrk.Run]] = field(default_factory=list)
+    besides: list[dict[str, Paced]] = field(default_factory=list)  # per round, as rounds
+    kept: list[tuple[bool, bool]] = field(default_factory=list)  # A's ETag same, B's moved
+
+    def runs(self, key: str) -> list[wrk.Run]:
+        return [r[key] for r in self.rounds if key in r]
+
+    def paced(self, key: str) -> list[Paced]:
+        return [b[key] for b in self.besides if key in b]
+
+    def ratios(self, top: str, bottom: str, *, p95: bool = False) -> list[float]:
+        """``top`` over ``bottom`` in each round that has both: views/s, or p95."""
+        return [(r[top].p95 / r[bottom].p95) if p95 else (r[top].rate / r[bottom].rate)
+                for r in self.rounds if top in r and bottom in r]
+
+
+class UnderLoad:
+    """Sections 4 to 6: every configuration in turn, round after round."""
+
+    def __init__(self, args: argparse.Namespace, servers: Servers, other: OtherFund,
+                 failures: list[str]) -> None:
+        self.args, self.servers, self.other, self.failures = args, servers, other, failures
+        self.load = Load(args.clients, args.seconds, args.sign_ins, args.writes, other.sign_in)
+        self.page_path = f"/public/funds/{COUNTY[0]}"
+        self.page = [wrk.Step(self.page_path, text=COUNTY[1])]
+        prefix = servers.fava_prefix
+        self.fava = [wrk.Step(f"{prefix}/balance_sheet/", text=f"{COUNTY[1]}儿童专项基金"),
+                     wrk.Step(f"{prefix}/api/balance_sheet", text="Assets:Fund:General")]
+        self.beside_now: dict[str, Paced] = {}
+
+    def hammer(self, server: Server, steps: list[wrk.Step], seconds: float) -> wrk.Run:
+        """``--clients`` connections asking for ``steps`` (one view) for ``seconds``."""
+        clients = self.args.clients
+        measured = wrk.run(server.port, steps, view=len(steps), connections=clients,
+                           seconds=seconds, timeout=HTTP_TIMEOUT)
+        problem = measured.problem()
+        if problem:
+            raise ServeError(f"{server.name}, {clients} clients: {problem}")
+        return measured
+
+    def beside(self, paced: Paced, server: Server) -> wrk.Run:
+        """The public page under load while ``paced`` acts on the same server."""
+        paced.start()
+        try:
+            measured = self.hammer(server, self.page, self.args.seconds)
+        finally:
+            paced.stop()
+        problem = paced.problem()
+        if problem:
+            raise ServeError(f"{paced.name} beside {server.name}: {problem}")
+        return measured
+
+    def quiet(self, server: Server) -> wrk.Run:
+        return self.hammer(server, self.page, self.args.seconds)
+
+    def signed_in(self, server: Server) -> wrk.Run:
+        user = self.other.sign_in
+        signer = Paced(f"{user}'s sign-ins", self.args.sign_ins,
+                       lambda: sign_in(server.port, user))
+        self.beside_now["sign-ins"] = signer
+        return self.beside(signer, server)
+
+    def written(self, server: Server, key: str) -> wrk.Run:
+        """The page while the other fund gets postings through the same server; the ETags
+        of both funds' pages before and after."""
+        pages = (self.page_path, f"/public/funds/{OTHER[0]}")
+        before = [etag(server.port, path) for path in pages]
+        writer = Paced(f"{self.other.writer}'s postings to {OTHER[0]}", self.args.writes,
+                       lambda: post_donation(server.port, self.other))
+        self.beside_now[key] = writer
+        measured = self.beside(writer, server)
+        after = [etag(server.port, path) for path in pages]
+        self.load.kept.append((before[0] == after[0], before[1] != after[1]))
+        return measured
+
+    def plan(self) -> list[tuple[str, Server | None, Callable[[Server], wrk.Run]]]:
+        cached, uncached = self.servers.cached, self.servers.uncached
+        return [
+            ("cached", cached, self.quiet),
+            ("sign-ins", cached, self.signed_in),
+            ("cached+writes", cached, lambda s: self.written(s, "cached+writes")),
+            ("uncached", uncached, self.quiet),
+            ("uncached+writes", uncached, lambda s: self.written(s, "uncached+writes")),
+            ("fava", self.servers.fava,
+             lambda s: self.hammer(s, self.fava, self.args.seconds)),
+        ]
+
+    def warm_up(self) -> bool:
+        seconds = min(self.args.seconds, 3.0)
+        for key, server, _ in self.plan():
+            if server is None or key not in ("cached", "uncached", "fava"):
+                continue
+            _note(f"4. warming up: {LOADS[key]}, {self.args.clients} clients, {seconds:g} s")
+            try:
+                self.hammer(server, self.fava if key == "fava" else self.page, seconds)
+            except (ServeError, RuntimeError) as error:
+                self.failures.append(f"load, warm-up, {LOADS[key]}: {error}")
+                return False
+        return True
+
+    def run(self) -> Load:
+        if wrk.find() is None:
+            self.failures.append("load: wrk is not installed (apt-get install wrk)")
+            return self.load
+        if not self.warm_up():
+            return self.load
+        rounds = self.args.rounds
+        for number in range(1, rounds + 1):
+            measured: dict[str, wrk.Run] = {}
+            self.beside_now = {}
+            for key, server, step in self.plan():
+                if server is None:
+                    continue
+                try:
+                    got = measured[key] = step(server)
+                except (ServeError, RuntimeError, OSError, http.client.HTTPException) as error:
+                    self.failures.append(f"load, round {number}, {LOADS[key]}: {error}")
+                    _note(f"   FAILED: {error}")
+                    continue
+                _note(f"4. round {number}/{rounds}, {LOADS[key]}: {got.rate:,.1f} views/s, "
+                      f"median {got.median * 1000:.2f} ms, p95 {got.p95 * 1000:.2f} ms, "
+                      f"wrk {got.cpu_share:.0%} of a CPU")
+            self.load.rounds.append(measured)
+            self.load.besides.append(self.beside_now)
+        return self.load
+
+
 # --- Report ----------------------------------------------------------------------------------
+
+
+Row = tuple[str, str, str, str]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.2f}"
+
+
+def _pooled(runs: list[wrk.Run]) -> str:
+    """Median / p95 / slowest view (ms) over every round's views."""
+    samples = [t for r in runs for t in r.samples]
+    if not samples:
+        return "-"
+    spread = Spread.of(samples)
+    return f"{_ms(spread.median)} / {_ms(spread.p95)} / {_ms(max(samples))}"
+
+
+def _best_worst(runs: list[wrk.Run]) -> str:
+    rates = [r.rate for r in runs]
+    return f"{max(rates):,.1f} / {min(rates):,.1f}"
+
+
+def _times(paced: list[Paced]) -> str:
+    """Acts per second over all rounds; their median / p95 (ms)."""
+    times = [t for p in paced for t in p.times]
+    span = sum(p.span for p in paced)
+    if not times or not span:
+        return "none"
+    spread = Spread.of(times)
+    return f"{len(times) / span:,.1f}/s; {_ms(spread.median)} / {_ms(spread.p95)}"
+
+
+def load_rows(load: Load) -> list[Row]:
+    """Sections 4 to 6 of the table."""
+    if not load.rounds:
+        return []
+    rows: list[Row] = []
+    n, clients = len(load.rounds), load.clients
+
+    def figures(key: str, label: str, unit: str = "requests/s") -> list[Row]:
+        runs = load.runs(key)
+        if not runs:
+            return []
+        return [(f"   {label}: {unit}, best / worst round", _best_worst(runs), "", ""),
+                (f"   {label.partition(' (')[0]}: median / p95 / slowest (ms), all rounds",
+                 _pooled(runs), "", "")]
+
+    def ratio(top: str, bottom: str, label: str, target: float | None = None, *,
+              p95: bool = False) -> list[Row]:
+        ratios = load.ratios(top, bottom, p95=p95)
+        if not ratios:
+            return []
+        median = statistics.median(ratios)
+        worst = max(ratios) if p95 else min(ratios)
+        value = f"{median:,.2f}x ({worst:,.2f}x)"
+        if target is None:
+            return [(f"   {label}: median of rounds (worst)", value, "", "")]
+        ok = median <= target if p95 else median >= target
+        return [(f"   {label}: median of rounds (worst)", value,
+                 f"{'<=' if p95 else '>='} {target:g}x", _verdict(ok))]
+
+    rows.append((f"4. {clients} clients (wrk), {n} rounds of {load.seconds:g} s, interleaved",
+                 "", "", ""))
+    rows += figures("cached", "Public page, cache on")
+    rows += figures("uncached", "Cache off (renders every request)")
+    rows += figures("fava", "Fava balance sheet (page + api)", "views/s")
+    rows += ratio("uncached", "fava", f"Cache off / Fava, {clients} clients",
+                  TARGET_LOAD_UNCACHED)
+    rows += ratio("cached", "fava", f"Cache on / Fava, {clients} clients", TARGET_LOAD_CACHED)
+    every = [r for measured in load.rounds for r in measured.values()]
+    rows.append(("   wrk's own CPU, the most in one run (of one CPU)",
+                 f"{max(r.cpu_share for r in every):.0%}", "", ""))
+
+    if load.runs("sign-ins"):
+        rows.append((f"5. Cache on, {clients} clients, {load.sign_in_user} ({OTHER[0]}) signing "
+                     f"in {load.sign_in_rate:g}/s", "", "", ""))
+        rows += figures("sign-ins", "Cache on, with sign-ins")
+        rows.append(("   Sign-ins (GET + POST /login): per s; median / p95 (ms)",
+                     _times(load.paced("sign-ins")), "", ""))
+        rows += ratio("sign-ins", "cached", "p95 / the same round's quiet p95",
+                      TARGET_SIGN_IN_P95, p95=True)
+
+    if load.runs("cached+writes") or load.runs("uncached+writes"):
+        rows.append((f"6. {clients} clients, {OTHER[0]} getting {load.write_rate:g} postings/s "
+                     "through the API", "", "", ""))
+        for key, quiet, label in (("cached+writes", "cached", "Cache on"),
+                                  ("uncached+writes", "uncached", "Cache off")):
+            rows += figures(key, f"{label}, {OTHER[0]} written")
+            rows += ratio(key, quiet, f"{label}: requests/s / the same round's quiet")
+        rows.append((f"   Postings (API, {OTHER[0]} donations): per s; median / p95 (ms)",
+                     _times(load.paced("cached+writes") + load.paced("uncached+writes")),
+                     "", ""))
+        same = sum(a for a, _ in load.kept)
+        moved = sum(b for _, b in load.kept)
+        phases = len(load.kept)
+        rows.append((f"   {COUNTY[0]}'s ETag unchanged / {OTHER[0]}'s changed, of write phases",
+                     f"{same} / {moved} of {phases}", f"{COUNTY[0]} page kept",
+                     _verdict(phases > 0 and same == moved == phases)))
+    return rows
+
+
+def load_notes(load: Load) -> list[str]:
+    """What the load sections' figures rest on, printed under the tables."""
+    notes = [
+        f"Servers: {gunicorn_settings()}; Fava {_fava_version()} (fava FILE). Rate limits "
+        "off on both gunicorns (SPECIALFUND_RATE_LIMITS=0): one address far over the "
+        "limits' 30 sign-ins and 120 public pages a minute.",
+        f"Load: wrk, {load.clients} connections (a thread each), every answer checked; a view "
+        "is one request, or Fava's page then its api data; views/s counts each "
+        "connection's views over its own span.",
+    ]
+    if load.runs("sign-ins"):
+        notes.append(f"Sign-ins: {load.sign_in_user} of {OTHER[0]}, started {load.sign_in_rate:g} "
+                     "a second whether or not earlier ones finished; GET /login, then POST "
+                     "/login with its CSRF token and cookie, answered 302 (not followed).")
+    if load.kept:
+        notes.append(f"Writes: donations to {OTHER[0]} through the server measured, started "
+                     f"{load.write_rate:g} a second; the ETags are read before and after each "
+                     "phase (the ETag changes exactly when the page's public version, the key "
+                     "of the kept page, does).")
+    return notes
+
+
+def round_rows(load: Load) -> list[tuple[str, ...]]:
+    """Every wrk run, round by round, for the second table."""
+    rows: list[tuple[str, ...]] = [
+        ("Round", "Configuration", "Views/s", "Median ms", "p95 ms", "Slowest ms", "wrk CPU",
+         "Beside it")]
+    for number, (measured, besides) in enumerate(
+            zip(load.rounds, load.besides, strict=True), start=1):
+        for key, got in measured.items():
+            paced = besides.get(key)
+            what = "sign-ins" if key == "sign-ins" else "postings"
+            rows.append((str(number), LOADS[key], f"{got.rate:,.1f}", _ms(got.median),
+                         _ms(got.p95), _ms(got.worst), f"{got.cpu_share:.0%}",
+                         f"{paced.rate:,.1f} {what}/s" if paced else ""))
+    return rows
+
+
+def print_columns(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+              .rstrip())
+        if i == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def _fava_version() -> str:
+    from importlib.metadata import version
+
+    return version("fava")
 
 
 @dataclass
@@ -721,6 +1279,7 @@ class Results:
     pdf_bytes: int = 0
     pdf_year: int = 0
     contention: str = "unknown"
+    load: Load | None = None  # sections 4 to 6
     failures: list[str] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str, str, str]]:
@@ -767,11 +1326,19 @@ class Results:
             rows.append((f"3. Annual report {self.pdf_year} PDF (s, KiB)",
                          f"{self.pdf:.2f}, {self.pdf_bytes / 1024:,.0f}",
                          f"<= {TARGET_PDF_S:.0f} s", _verdict(self.pdf <= TARGET_PDF_S)))
+        if self.load is not None:
+            rows += load_rows(self.load)
         rows.append(("   Meanwhile: CPU stolen, CPUs used by others", self.contention, "", ""))
         return rows
 
     def print_table(self) -> None:
         print_table(self.rows())
+        if self.load is not None and self.load.rounds:
+            print()
+            print_columns(round_rows(self.load))
+            print()
+            for note in load_notes(self.load):
+                print(note)
 
 
 # --- Main ------------------------------------------------------------------------------------
@@ -790,6 +1357,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="timed requests of Fava's balance sheet (default 50)")
     parser.add_argument("--max-seconds", type=float, default=300.0, metavar="S",
                         help="stop a series of timed requests after this long (default 300)")
+    parser.add_argument("--clients", type=int, default=8, metavar="C",
+                        help="concurrent clients (wrk connections) of sections 4-6 (default 8)")
+    parser.add_argument("--rounds", type=int, default=3, metavar="K",
+                        help="rounds of sections 4-6, each running every configuration "
+                             "(default 3)")
+    parser.add_argument("--seconds", type=float, default=10.0, metavar="S",
+                        help="length of one configuration's run in a round (default 10)")
+    parser.add_argument("--sign-ins", type=float, default=10.0, metavar="RATE",
+                        help="sign-ins a second to the other fund in section 5 (default 10)")
+    parser.add_argument("--writes", type=float, default=5.0, metavar="RATE",
+                        help="postings a second to the other fund in section 6 (default 5)")
+    parser.add_argument("--no-load", action="store_true",
+                        help="skip sections 4-6 (and leave the database without the other "
+                             "fund)")
     parser.add_argument("--years", type=int, default=3, metavar="Y",
                         help="full years of history before this year (default 3)")
     parser.add_argument("--database-url", metavar="URL",
@@ -809,6 +1390,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--requests must be at least 20 and --fava-requests at least 5")
     if args.projects < 1 or args.years < 1:
         parser.error("--projects and --years must be at least 1")
+    if args.clients < 1 or args.rounds < 1 or args.seconds < 1:
+        parser.error("--clients, --rounds and --seconds must be at least 1")
+    if args.sign_ins <= 0 or args.writes <= 0:
+        parser.error("--sign-ins and --writes must be above 0")
     return args
 
 
@@ -879,52 +1464,111 @@ def export(url: str, path: Path, moment: dt.datetime) -> float:
         engine.dispose()
 
 
-def serve_public(args: argparse.Namespace, url: str, workdir: Path, *,
-                 page_cache: bool) -> HttpRun:
-    data_key, hash_key = generate_keys()
+def public_env(url: str, workdir: Path, keys: tuple[str, str, str], *,
+               page_cache: bool) -> dict[str, str]:
+    secret, data_key, hash_key = keys
     instance = workdir / "instance"
     instance.mkdir(exist_ok=True)
-    env = server_env({
-        "DATABASE_URL": url, "SESSION_COOKIE_SECURE": "0", "SECRET_KEY": secrets.token_hex(32),
+    return server_env({
+        "DATABASE_URL": url, "SESSION_COOKIE_SECURE": "0", "SECRET_KEY": secret,
         "SPECIALFUND_DATA_KEY": data_key, "SPECIALFUND_HASH_KEY": hash_key,
         "SPECIALFUND_INSTANCE": str(instance),
-        "SPECIALFUND_RATE_LIMITS": "0",  # one client measures throughput, not the limits
+        # Off, not raised: one address makes every request here, far over the public
+        # pages' 120 and the sign-ins' 30 a minute (webapp.limits); the app is unchanged.
+        "SPECIALFUND_RATE_LIMITS": "0",
         **({} if page_cache else {"SPECIALFUND_PUBLIC_PAGE_CACHE": "0"})})
-    port = free_port()
-    command = [venv_tool("gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-               "--chdir", str(ROOT), "--timeout", "300", "webapp:create_app()"]
-    cache = "on" if page_cache else "off"
-    _note(f"1. gunicorn, 2 workers, on 127.0.0.1:{port}, page cache {cache}")
-    with started("gunicorn", command, env, workdir / "gunicorn.log", port) as server:
-        server.wait_ready(120)
-        client = Client(port)
+
+
+@dataclass
+class Servers:
+    """The servers that started and answer; None for one that did not."""
+
+    cached: Server | None = None
+    uncached: Server | None = None
+    fava: Server | None = None
+    fava_prefix: str = ""
+
+
+def start_servers(url: str, ledger: Path, workdir: Path, stack: ExitStack,
+                  results: Results) -> Servers:
+    """Both gunicorns and Fava, side by side, each until ``stack`` closes."""
+    servers = Servers()
+    keys = (secrets.token_hex(32), *generate_keys())
+    for page_cache in (True, False):
+        port = free_port()
+        cache = "on" if page_cache else "off"
+        _note(f"gunicorn on 127.0.0.1:{port}, page cache {cache}: {gunicorn_settings()}")
+        server = stack.enter_context(started(
+            f"gunicorn, page cache {cache}", gunicorn_command(port, workdir),
+            public_env(url, workdir, keys, page_cache=page_cache),
+            workdir / f"gunicorn-cache-{cache}.log", port))
         try:
-            return measure(client, [(f"/public/funds/{COUNTY[0]}", [COUNTY[1].encode()])],
-                           count=args.requests, warmup=WARMUP, max_seconds=args.max_seconds)
-        finally:
-            client.close()
-
-
-def serve_fava(args: argparse.Namespace, ledger: Path, workdir: Path,
-               results: Results) -> None:
+            server.wait_ready(120)
+        except ServeError as error:
+            results.failures.append(f"public, page cache {cache}: {error}")
+            _note(f"   FAILED: {error}")
+            continue
+        if page_cache:
+            servers.cached = server
+        else:
+            servers.uncached = server
     port = free_port()
-    command = [venv_tool("fava"), "--host", "127.0.0.1", "--port", str(port), str(ledger)]
-    _note(f"2. Fava on 127.0.0.1:{port}, loading {ledger.name}")
-    with started("fava", command, server_env({}), workdir / "fava.log", port) as server:
-        start = time.perf_counter()
+    _note(f"Fava on 127.0.0.1:{port}, loading {ledger.name}")
+    server = stack.enter_context(started(
+        "fava", [venv_tool("fava"), "--host", "127.0.0.1", "--port", str(port), str(ledger)],
+        server_env({}), workdir / "fava.log", port))
+    start = time.perf_counter()
+    client = Client(port)
+    try:
         server.wait_ready(600)
-        client = Client(port)
+        servers.fava_prefix = fava_prefix(client)
+        results.fava_load = time.perf_counter() - start
+        servers.fava = server
+    except (ServeError, OSError, http.client.HTTPException) as error:
+        results.failures.append(f"fava: {error}")
+        _note(f"   FAILED: {error}")
+    finally:
+        client.close()
+    return servers
+
+
+def public_view() -> list[tuple[str, list[bytes]]]:
+    return [(f"/public/funds/{COUNTY[0]}", [COUNTY[1].encode()])]
+
+
+def fava_view(prefix: str) -> list[tuple[str, list[bytes]]]:
+    # Fava 1.30 renders the balance sheet in the browser: the page is the app's shell,
+    # and its script then loads the figures from the JSON API.
+    return [(f"{prefix}/balance_sheet/", [f"{COUNTY[1]}儿童专项基金".encode()]),
+            (f"{prefix}/api/balance_sheet", [b"Assets:Fund:General"])]
+
+
+def one_client(args: argparse.Namespace, servers: Servers, results: Results) -> None:
+    """Sections 1 and 2: one client, one request after another."""
+    runs: list[tuple[str, Server | None, list[tuple[str, list[bytes]]], int, int]] = [
+        ("public", servers.cached, public_view(), args.requests, WARMUP),
+        ("public, no page cache", servers.uncached, public_view(), args.requests, WARMUP),
+        ("fava", servers.fava, fava_view(servers.fava_prefix), args.fava_requests, 3)]
+    for name, server, view, count, warmup in runs:
+        if server is None:
+            continue
+        _note(f"{'2' if name == 'fava' else '1'}. one client, {name}: {count} views")
+        client = Client(server.port)
         try:
-            prefix = fava_prefix(client)
-            results.fava_load = time.perf_counter() - start
-            # Fava 1.30 renders the balance sheet in the browser: the page is the app's
-            # shell, and its script then loads the figures from the JSON API.
-            view = [(f"{prefix}/balance_sheet/", [f"{COUNTY[1]}儿童专项基金".encode()]),
-                    (f"{prefix}/api/balance_sheet", [b"Assets:Fund:General"])]
-            results.fava = measure(client, view, count=args.fava_requests, warmup=3,
-                                   max_seconds=args.max_seconds)
+            measured = measure(client, view, count=count, warmup=warmup,
+                               max_seconds=args.max_seconds)
+        except (ServeError, OSError, http.client.HTTPException) as error:
+            results.failures.append(f"{name}: {error}")
+            _note(f"   FAILED: {error}")
+            continue
         finally:
             client.close()
+        if name == "fava":
+            results.fava = measured
+        elif name == "public":
+            results.public = measured
+        else:
+            results.uncached = measured
 
 
 def run(args: argparse.Namespace, workdir: Path) -> Results:
@@ -942,25 +1586,18 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
         build(url, args, first, last)
     ledger = workdir / f"{COUNTY[0]}.beancount"
     results.export = export(url, ledger, now)
+    other = None
+    if not args.no_load:
+        other = other_fund(url)
+        _note(f"the other fund {OTHER[0]}: user {other.sign_in} signs in, {other.writer} posts "
+              f"donations from donor {other.donor_id} through a new API token")
 
     cpu = CpuClock.read()
-    def public(page_cache: bool) -> Callable[[], None]:
-        def serve() -> None:
-            run = serve_public(args, url, workdir, page_cache=page_cache)
-            if page_cache:
-                results.public = run
-            else:
-                results.uncached = run
-        return serve
-
-    for name, serve in (("public", public(True)), ("public, no page cache", public(False)),
-                        ("fava", lambda: serve_fava(args, ledger, workdir, results))):
-        try:
-            serve()
-        except (ServeError, OSError, http.client.HTTPException) as error:
-            results.failures.append(f"{name}: {error}")
-            _note(f"   FAILED: {error}")
-
+    with ExitStack() as stack:
+        servers = start_servers(url, ledger, workdir, stack, results)
+        one_client(args, servers, results)
+        if other is not None:
+            results.load = UnderLoad(args, servers, other, results.failures).run()
     _note(f"3. annual report {now.year - 1} PDF")
     engine = make_engine(url)
     try:
