@@ -169,14 +169,17 @@ def _money(session: Session, public: PublicFund, members: list[PublicFund], year
                   income_by_year(session, public, today, accounts), counties)
 
 
-def _members(session: Session, fund: Fund, public: PublicFund) -> list[PublicFund]:
-    """A city fund and its counties; nobody for a county."""
+def _members(session: Session, fund: Fund, public: PublicFund, year: int) -> list[PublicFund]:
+    """A city fund and its counties that had opened by the end of ``year`` (a county opened
+    later has no books, nor a page, for that year); nobody for a county."""
     if fund.level != "city":
         return []
     return [public] + [
         PublicFund.of(c, fund.code)
         for c in session.execute(
-            select(Fund).where(Fund.parent_id == fund.id).order_by(Fund.id)).scalars()]
+            select(Fund).where(Fund.parent_id == fund.id,
+                               Fund.opened_on <= dt.date(year, 12, 31)).order_by(Fund.id))
+        .scalars()]
 
 
 def _kept_money(session: Session, public: PublicFund, members: list[PublicFund], year: int,
@@ -213,7 +216,7 @@ def fund_page(session: Session, fund_code: str, year: int, today: dt.date) -> Fu
     years = years_of(public, today)
     if year not in years:
         raise NotFound("Fund {fund} has no books for {year}.", fund=fund.code, year=year)
-    members = _members(session, fund, public)
+    members = _members(session, fund, public, year)
     money = _kept_money(session, public, members, year, today)
     by_id = {m.id: m for m in members}
     total = total_of(money.purposes)

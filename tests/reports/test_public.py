@@ -182,6 +182,19 @@ def test_the_city_page_shows_each_fund_of_its_jurisdiction(session, disclosed):
     assert page.counties[2].income == D("88.00")
 
 
+def test_the_city_page_of_a_year_leaves_out_a_county_opened_after_it(session, disclosed,
+                                                                     make_fund):
+    """A county opened in 2026 has no books, nor a page, for 2025: the city's 2025 page
+    does not list it (its link would lead nowhere), its 2026 page does."""
+    make_fund("LZX", parent="ZYS", opened_on=dt.date(2026, 3, 1))
+    assert [c.fund.code for c in public.fund_page(session, "ZYS", 2025, TODAY).counties] == \
+        ["ZYS", "YJQ", "AYX"]
+    assert [c.fund.code for c in public.fund_page(session, "ZYS", 2026, TODAY).counties] == \
+        ["ZYS", "YJQ", "AYX", "LZX"]
+    with pytest.raises(NotFound):
+        public.fund_page(session, "LZX", 2025, TODAY)
+
+
 def test_the_overview_lists_every_fund_with_todays_money(session, disclosed):
     rows = {row.fund.code: row for row in public.funds_overview(session, TODAY)}
     assert list(rows) == ["ZYS", "YJQ", "AYX"]
