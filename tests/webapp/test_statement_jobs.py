@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,19 @@ def test_a_statement_up_to_the_setting_is_imported_in_the_request(world, app, lo
     with factory() as session:
         assert session.execute(select(func.count()).select_from(Job)).scalar_one() == 1
         assert session.execute(select(func.count()).select_from(BankStatement)).scalar_one() == 1
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", 256 * 1024), ("0", 0),
+                                                ("1048576", 1048576), ("1 MB", None)])
+def test_the_setting_is_a_whole_number_of_bytes(instance_folder, monkeypatch, value, expected):
+    from webapp.config import ConfigurationError, from_environment
+
+    monkeypatch.setenv("SPECIALFUND_IMPORT_QUEUE_BYTES", value)
+    if expected is None:
+        with pytest.raises(ConfigurationError, match="SPECIALFUND_IMPORT_QUEUE_BYTES"):
+            from_environment(str(instance_folder))
+    else:
+        assert from_environment(str(instance_folder))["IMPORT_QUEUE_BYTES"] == expected
 
 
 BROKEN = big_statement() + "2026-02-30,结息,,0.01,,1.00,LX999999\n".encode()
@@ -314,3 +328,19 @@ def test_a_retry_after_the_file_was_imported_meanwhile_says_so(world, held, fact
         assert (statement.filename, statement.imported_by) == ("june.csv", "co2")
         assert session.execute(select(func.count()).select_from(BankLine)).scalar_one() == 6500
         assert session.execute(select(User.active).where(User.username == "co")).scalar_one()
+
+
+def test_a_worker_imports_the_statement(world, worker_app, factory):
+    """A consumer thread on the queue's own storage (SQLite in the instance folder, or
+    Redis) takes the write lock of the books from its own sessions."""
+    office = signed_in(worker_app, "co")
+    url = queued(office, big_statement())
+    deadline = time.monotonic() + 60
+    while 'data-state="done"' not in (page := office.get(url)).get_data(as_text=True):
+        assert 'data-state="failed"' not in page.get_data(as_text=True), text(page)
+        assert time.monotonic() < deadline, "the worker never imported the statement"
+        time.sleep(0.2)
+    assert "银行对账单已导入：共6500笔流水，自动勾对1笔，待勾对6499笔。" in text(page)
+    with factory() as session:
+        assert session.execute(select(func.count()).select_from(BankLine)).scalar_one() == 6500
+    assert list(Path(worker_app.config["JOBS_DIR"]).glob("*.input")) == []
