@@ -2,8 +2,11 @@
 
 The row says what to make (``kind`` and ``parameters``), for whom, how far it got and
 where the result is; never what the result holds. Parameters are report names, fund
-codes, periods and formats -- nothing about a child -- and an error is a message id of
-the catalog with a few short parameters, never a traceback or SQL.
+codes, periods and formats, or the name and SHA-256 of a statement to import --
+nothing about a child -- and an error is a message id of the catalog with a few short
+parameters, never a traceback or SQL. A job that changes the books instead of making
+a file (a statement import) keeps what it did as a few counts (``outcome``), and the
+SHA-256 of the file it imported as its result.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     # Message ids of the catalog, translated when shown.
     progress: Mapped[str | None] = mapped_column(String(200))
+    progress_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(String(300))
     error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
@@ -50,3 +54,5 @@ class Job(Base):
     result_name: Mapped[str | None] = mapped_column(String(200))
     result_type: Mapped[str | None] = mapped_column(String(100))
     result_sha256: Mapped[str | None] = mapped_column(String(64))
+    # What a job that changes the books did, once done: counts, line numbers and dates.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -359,6 +359,13 @@ class ImportResult:
     locked_through: dt.date | None = None
 
     @property
+    def summary(self) -> str:
+        """What the importer is told the import did."""
+        return gettext("Statement imported: {lines} lines, {matched} matched, {unmatched} "
+                       "waiting.", lines=self.lines, matched=self.matched,
+                       unmatched=self.unmatched)
+
+    @property
     def closed_notice(self) -> str | None:
         """What the importer is told about lines in a closed period, or None."""
         if not self.closed or self.locked_through is None:
@@ -439,13 +446,33 @@ def _match(lines: Sequence[StatementLine],
     return matches
 
 
-def import_statement(session: Session, actor: Actor, fund_code: str, data: bytes,
-                     filename: str, progress: Callable[[], object] | None = None
-                     ) -> ImportResult:
-    """Store a statement file and match its new lines to journal entries."""
-    fund = find_fund(session, fund_code, lock=True)
+@dataclass(frozen=True)
+class CheckedStatement:
+    """A statement file that may be imported into a fund: its lines, read and checked."""
+
+    name: str  # the file's name, cleaned
+    sha256: str
+    lines: list[StatementLine]
+
+
+def statement_digest(data: bytes) -> str:
+    """The SHA-256 that tells the same file imported twice."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def earlier_import(session: Session, fund: Fund, digest: str) -> BankStatement | None:
+    """The statement of this fund imported from the same file, if there is one."""
+    return session.execute(select(BankStatement).where(
+        BankStatement.fund_id == fund.id, BankStatement.sha256 == digest)).scalar_one_or_none()
+
+
+def check_statement(session: Session, fund: Fund, data: bytes,
+                    filename: str) -> CheckedStatement:
+    """Everything that refuses a file before anything is written: a line that cannot be
+    read, a line dated before the fund opened, the same file imported before. Reads
+    only, so a page may refuse a file before queuing its import."""
     name = clean_filename(filename)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = statement_digest(data)
     lines = parse_statement(data, name)
     early = next((line for line in lines if line.date < fund.opened_on), None)
     if early is not None:
@@ -453,12 +480,22 @@ def import_statement(session: Session, actor: Actor, fund_code: str, data: bytes
                            "statement of the fund's account starts on or after that day.",
                            line=early.line_no, date=early.date.isoformat(), fund=fund.code,
                            opened=fund.opened_on.isoformat())
-    earlier = session.execute(select(BankStatement).where(
-        BankStatement.fund_id == fund.id, BankStatement.sha256 == digest)).scalar_one_or_none()
+    earlier = earlier_import(session, fund, digest)
     if earlier is not None:
         raise Conflict("This file was already imported into fund {fund} as {file} on {date} "
                        "(statement {id}); nothing changed.", fund=fund.code, file=earlier.filename,
                        date=earlier.imported_at.date().isoformat(), id=earlier.id)
+    return CheckedStatement(name, digest, lines)
+
+
+def import_statement(session: Session, actor: Actor, fund_code: str, data: bytes,
+                     filename: str, progress: Callable[[], object] | None = None
+                     ) -> ImportResult:
+    """Store a statement file and match its new lines to journal entries. ``progress``
+    is called once for each line of the file as it is stored."""
+    fund = find_fund(session, fund_code, lock=True)
+    checked = check_statement(session, fund, data, filename)
+    name, digest, lines = checked.name, checked.sha256, checked.lines
 
     first = min(line.date for line in lines)
     last = max(line.date for line in lines)

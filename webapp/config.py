@@ -150,6 +150,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         or "specialfund",
         "JOBS_IMMEDIATE": os.environ.get("SPECIALFUND_JOBS_IMMEDIATE", "0").strip() == "1",
         "JOBS_KEEP_DAYS": _whole_number("SPECIALFUND_JOBS_KEEP_DAYS", 7),
+        # A bank statement larger than this many bytes is imported by the worker, not in
+        # the request that uploads it (webapp.money, jobs.statement_import).
+        "IMPORT_QUEUE_BYTES": _whole_number("SPECIALFUND_IMPORT_QUEUE_BYTES", 256 * 1024),
         "REDIS_URL": os.environ.get("REDIS_URL", "").strip(),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -128,6 +128,25 @@ def enqueue(job_id: str) -> None:
     event.listen(db.session, "after_commit", send, once=True)
 
 
+def keep_input(job_id: str, data: bytes) -> None:
+    """Save a job's input (an uploaded statement) under the jobs folder for the worker.
+    If the request's work rolls back, the job never was: its input is deleted again."""
+    path = _runner().save_input(current_queue().folder, job_id, data)
+    session = db.session
+    committed = False
+
+    def kept(_session: object) -> None:
+        nonlocal committed
+        committed = True
+
+    def discard(_session: object) -> None:
+        if not committed:
+            path.unlink(missing_ok=True)
+
+    event.listen(session, "after_commit", kept, once=True)
+    event.listen(session, "after_rollback", discard, once=True)
+
+
 class EmbeddedConsumer(Consumer):
     """A consumer running in threads of a process that is not its own (the development
     server): it leaves the process's signals to their owner."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import parse_qsl
 
 import pytest
@@ -10,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from tests.reports.test_public import disclose
 from tests.worlds import PASSWORD
-from webapp import create_app
+from webapp import create_app, queue
 from webapp.extensions import db
 
 
@@ -21,6 +22,40 @@ def app(database_url, instance_folder):
                       "ATTACHMENTS_DIR": str(instance_folder / "attachments"),
                       "JOBS_IMMEDIATE": True})  # a job runs in the request that asks for it
     yield app
+    db.dispose_all()
+
+
+def _redis_url() -> str | None:
+    try:
+        import redis
+
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=0.5).ping()
+    except Exception:
+        return None
+    return "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def worker_app(request, database_url, instance_folder):
+    """The app with a real queue -- SQLite in the instance folder, or Redis under a name
+    of this test's own -- and a consumer thread making its jobs."""
+    overrides = {"DATABASE_URL": database_url, "TESTING": True,
+                 "SESSION_COOKIE_SECURE": False, "WTF_CSRF_ENABLED": False,
+                 "JOBS_IMMEDIATE": False}
+    if request.param == "redis":
+        url = _redis_url()
+        if url is None:
+            pytest.skip("no Redis at 127.0.0.1:6379")
+        overrides |= {"REDIS_URL": url, "JOBS_QUEUE_NAME": f"specialfund-test-{uuid.uuid4()}"}
+    app = create_app(overrides)
+    huey = queue.queue_of(app).huey
+    assert type(huey).__name__ == ("RedisHuey" if request.param == "redis" else "SqliteHuey")
+    consumer = queue.consumer(app, workers=1, embedded=True)
+    consumer.start()
+    yield app
+    consumer.stop(graceful=True)
+    if request.param == "redis":
+        huey.storage.flush_all()
     db.dispose_all()
 
 

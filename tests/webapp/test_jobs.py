@@ -13,7 +13,6 @@ import io
 import json
 import threading
 import time
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from reports.figures import Period
 from tests.reports.test_statements import pdf_text
 from tests.webapp.conftest import text
 from tests.worlds import CHILD, NUMBER, PASSWORD
-from webapp import create_app, queue
+from webapp import create_app
 from webapp.extensions import db
 
 AUDIT_LOG_PDF = {"fund": "YJQ", "report": "audit-log", "period": "2026", "format": "pdf"}
@@ -230,40 +229,6 @@ def test_the_page_refreshes_itself_until_the_job_is_done(world, login, factory):
 
 
 # --- a real worker ------------------------------------------------------------------------
-
-
-def _redis_url() -> str | None:
-    try:
-        import redis
-
-        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=0.5).ping()
-    except Exception:
-        return None
-    return "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def worker_app(request, database_url, instance_folder):
-    """The app with a real queue -- SQLite in the instance folder, or Redis under a name
-    of this test's own -- and a consumer thread making its jobs."""
-    overrides = {"DATABASE_URL": database_url, "TESTING": True,
-                 "SESSION_COOKIE_SECURE": False, "WTF_CSRF_ENABLED": False,
-                 "JOBS_IMMEDIATE": False}
-    if request.param == "redis":
-        url = _redis_url()
-        if url is None:
-            pytest.skip("no Redis at 127.0.0.1:6379")
-        overrides |= {"REDIS_URL": url, "JOBS_QUEUE_NAME": f"specialfund-test-{uuid.uuid4()}"}
-    app = create_app(overrides)
-    huey = queue.queue_of(app).huey
-    assert type(huey).__name__ == ("RedisHuey" if request.param == "redis" else "SqliteHuey")
-    consumer = queue.consumer(app, workers=1, embedded=True)
-    consumer.start()
-    yield app
-    consumer.stop(graceful=True)
-    if request.param == "redis":
-        huey.storage.flush_all()
-    db.dispose_all()
 
 
 def test_a_worker_makes_the_pdf_while_pages_keep_answering(world, worker_app, approved,

@@ -1,4 +1,5 @@
-"""A job's page: how far it got, its file when ready, why it failed and a retry.
+"""A job's page: how far it got, its file when ready (or, for a statement import, what
+the import did), why it failed and a retry.
 
 Only the user who asked sees a job, and only while the rule of the page that asked still
 lets them have its file (``jobs.runner.visible_job``); to anyone else it does not exist.
@@ -11,7 +12,7 @@ from flask_login import login_required
 
 from core import clock
 from core.i18n import gettext
-from jobs import annual_preview, downloads
+from jobs import annual_preview, downloads, statement_import
 from jobs.models import Job
 from jobs.runner import can_retry, result_file, retry_job, visible_job
 from webapp.access import current_actor
@@ -26,6 +27,9 @@ REFRESH_SECONDS = 2
 
 def _title(job: Job) -> str:
     parameters = job.parameters
+    if job.kind == statement_import.KIND:
+        return gettext("Bank statement {file} · {fund}", file=parameters["file"],
+                       fund=parameters["fund"])
     if job.kind == annual_preview.KIND:
         return gettext("Annual report {year} (draft) · {fund}", year=parameters["year"],
                        fund=parameters["fund"])
@@ -38,12 +42,33 @@ def _title(job: Job) -> str:
     return f"{name} · {'、'.join(parameters['funds'])}"
 
 
+def _words(job: Job) -> dict[str, str]:
+    """What the page calls the job's work, and where it leads back to."""
+    if job.kind == statement_import.KIND:
+        return {"heading": gettext("Importing a bank statement"),
+                "busy": gettext("Importing"),
+                "not_done": gettext("The statement was not imported."),
+                "leave": gettext("This page reloads itself every few seconds; the import "
+                                 "goes on when you leave."),
+                "back": url_for("money.bank_page", code=job.parameters["fund"]),
+                "back_label": gettext("Bank and reconciliation")}
+    return {"heading": gettext("Preparing a file"), "busy": gettext("Being made"),
+            "not_done": gettext("The file was not made."),
+            "leave": gettext("This page reloads itself every few seconds; the file stays "
+                             "here when you leave."),
+            "back": url_for("downloads.index"), "back_label": gettext("Downloads")}
+
+
 @bp.route("/<job_id>")
 @login_required
 def show(job_id: str):
     job = visible_job(db.session, current_actor(), job_id)
     reason = gettext(job.error, **(job.error_params or {})) if job.error else None
+    progress = gettext(job.progress, **(job.progress_params or {})) if job.progress else None
+    imported = statement_import.result_of(job.outcome) \
+        if job.kind == statement_import.KIND and job.outcome else None
     return render_template("jobs/show.html", job=job, title=_title(job), reason=reason,
+                           progress=progress, imported=imported, words=_words(job),
                            retry=can_retry(job, clock.now()),
                            refresh=REFRESH_SECONDS if job.state in ("queued", "running")
                            else None)

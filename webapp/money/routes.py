@@ -9,6 +9,7 @@ import datetime as dt
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -21,6 +22,8 @@ from sqlalchemy import select
 from core import clock
 from core.errors import DomainError, InvalidInput
 from core.i18n import gettext
+from jobs import statement_import
+from jobs.runner import request_job
 from ledger import allocations, bank, donations, events, treasury
 from ledger.chart import load_chart
 from ledger.income_models import BankStatement, Donor, TopUpRule
@@ -40,6 +43,7 @@ from webapp.money.forms import (
     TreasuryForm,
     VoidForm,
 )
+from webapp.queue import enqueue, keep_input
 from webapp.reading import refusal
 
 bp = Blueprint("money", __name__, url_prefix="/funds/<code>")
@@ -262,14 +266,27 @@ def import_statement(code: str):
     if not form.validate_on_submit():
         raise InvalidInput("Choose a statement file.")
     upload = form.file.data
-    result = bank.import_statement(db.session, current_actor(), fund.code, upload.read(),
-                                   upload.filename or "statement.csv")
-    flash(gettext("Statement imported: {lines} lines, {matched} matched, {unmatched} waiting.",
-                  lines=result.lines, matched=result.matched, unmatched=result.unmatched),
-          "success")
+    data, filename = upload.read(), upload.filename or "statement.csv"
+    if len(data) > int(current_app.config["IMPORT_QUEUE_BYTES"]):
+        return _queue_import(fund, data, filename)
+    result = bank.import_statement(db.session, current_actor(), fund.code, data, filename)
+    flash(result.summary, "success")
     if result.closed_notice:
         flash(result.closed_notice, "error")
     return redirect(url_for("money.bank_page", code=fund.code))
+
+
+def _queue_import(fund: Fund, data: bytes, filename: str):
+    """A large statement is imported by the worker. Whatever would refuse the file is
+    checked here first -- a line that cannot be read, the same file imported before --
+    so it is refused at once, with the words of a small file's refusal, and nothing is
+    saved or queued."""
+    checked = bank.check_statement(db.session, fund, data, filename)
+    job = request_job(db.session, current_actor(), statement_import.KIND,
+                      statement_import.parameters(fund.code, checked), [fund.id])
+    keep_input(job.id, data)
+    enqueue(job.id)
+    return redirect(url_for("jobs.show", job_id=job.id), code=303)
 
 
 @bp.route("/bank/lines/<int:line_id>", methods=["POST"])
