@@ -150,9 +150,12 @@ def latest_seal(session: Session, fund: Fund) -> Seal | None:
         select(Account.name, BalanceAssertion.amount)
         .join(Account, Account.id == BalanceAssertion.account_id)
         .where(BalanceAssertion.close_id == close.id).order_by(Account.name)).all())
-    grants = {g.grant: (g.purpose, g.outstanding, g.paid) for g in session.execute(
-        select(SealedGrant).where(SealedGrant.close_id == close.id)
-        .order_by(SealedGrant.grant)).scalars()}
+    # Columns, not objects: a province's fund seals tens of thousands of projects.
+    grants = {grant: (purpose, outstanding, paid) for grant, purpose, outstanding, paid
+              in session.execute(
+                  select(SealedGrant.grant, SealedGrant.purpose, SealedGrant.outstanding,
+                         SealedGrant.paid).where(SealedGrant.close_id == close.id)
+                  .order_by(SealedGrant.grant))}
     return Seal(close, sealed.first_open_seq, sealed.seal, balances, grants)
 
 

@@ -143,15 +143,15 @@ def _compare_grants(session: Session, fund: Fund, by_grant: dict[str, dict[str, 
     ``sealed`` position when only the open part was loaded."""
     problems = []
     sealed = sealed or {}
-    stored = {row.grant: row for row in session.execute(
-        select(GrantPositionRow).where(GrantPositionRow.fund_id == fund.id)).scalars()}
+    stored = {grant: (outstanding, paid) for grant, outstanding, paid in session.execute(
+        select(GrantPositionRow.grant, GrantPositionRow.outstanding, GrantPositionRow.paid)
+        .where(GrantPositionRow.fund_id == fund.id))}
     for grant in sorted(set(stored) | set(by_grant) | set(sealed)):
         accounts = by_grant.get(grant, {})
         _purpose, outstanding, paid = sealed.get(grant, ("", ZERO, ZERO))
         outstanding -= sum((v for a, v in accounts.items() if a.startswith(PAYABLE_PREFIX)), ZERO)
         paid -= sum((v for a, v in accounts.items() if a.startswith(FUND_PREFIX)), ZERO)
-        row = stored.get(grant)
-        have = (row.outstanding, row.paid) if row else (ZERO, ZERO)
+        have = stored.get(grant, (ZERO, ZERO))
         if have != (outstanding, paid):
             problems.append(gettext(
                 "project {grant}: SQL outstanding {sql_out} paid {sql_paid}, Beancount "
