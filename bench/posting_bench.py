@@ -315,15 +315,15 @@ def _cpu_of(pid: int) -> float:
 
 
 class Machinery:
-    """The CPU seconds spent so far by the server's processes (gunicorn's arbiter and its
-    workers) and, on PostgreSQL, by the server processes of the benchmark database's
-    connections (the workers' pools), but not this process's."""
+    """Where the posting's CPU time goes: this process (the clients), the server's
+    processes (gunicorn's arbiter and its workers) and, on PostgreSQL, the server
+    processes of the benchmark database's connections (the workers' pools)."""
 
     def __init__(self, server: Server, engine: Engine | None) -> None:
         self.server = server
         self.engine = engine
 
-    def pids(self) -> set[int]:
+    def server_pids(self) -> set[int]:
         master = self.server.process.pid
         found = {master}
         for entry in Path("/proc").iterdir():
@@ -331,18 +331,23 @@ class Machinery:
                 fields = _proc_stat(int(entry.name))
                 if fields is not None and fields[1] == str(master):
                     found.add(int(entry.name))
-        if self.engine is not None:
-            with self.engine.connect() as conn:
-                found |= set(conn.execute(text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()")).scalars())
         return found
 
-    def cpu(self) -> float:
-        return sum(_cpu_of(pid) for pid in self.pids())
+    def database_pids(self) -> set[int]:
+        if self.engine is None:  # SQLite works inside gunicorn's workers
+            return set()
+        with self.engine.connect() as conn:
+            return set(conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalars())
 
-    def clock(self) -> CpuClock:
-        return CpuClock.read(also=self.cpu())
+    def read(self) -> tuple[CpuClock, tuple[float, float, float]]:
+        """The machine's counters, with the server's and the database's CPU seconds
+        counted as the benchmark's own; and the CPU seconds so far of the clients, the
+        server and the database."""
+        server = sum(_cpu_of(pid) for pid in self.server_pids())
+        database = sum(_cpu_of(pid) for pid in self.database_pids())
+        return CpuClock.read(also=server + database), (time.process_time(), server, database)
 
 
 # --- Measuring ---------------------------------------------------------------------------------
@@ -362,7 +367,8 @@ class Config:
 class Round:
     rate: float  # postings answered 201 per second, in the measured window
     latencies: list[float]
-    cpu: tuple[float, float, float] | None  # stolen share, machinery's CPUs, others' CPUs
+    cpu: tuple[float, float, float] | None  # stolen share, the posting's CPUs, others' CPUs
+    cost: tuple[float, float, float] | None  # CPU s per posting: clients, server, database
 
 
 def load(port: int, funds: list[Fund], config: Config, *, warmup: float, seconds: float,
@@ -375,14 +381,18 @@ def load(port: int, funds: list[Fund], config: Config, *, warmup: float, seconds
     for poster in posters:
         poster.start()
     time.sleep(max(opens - time.perf_counter(), 0.0))
-    before = machinery.clock() if machinery else CpuClock.read()
+    before = machinery.read() if machinery else None
     time.sleep(max(closes - time.perf_counter(), 0.0))
-    after = machinery.clock() if machinery else CpuClock.read()
+    after = machinery.read() if machinery else None
     for poster in posters:
         poster.join()
     latencies = [took for poster in posters for end, took in poster.done
                  if opens <= end <= closes]
-    return Round(len(latencies) / seconds, latencies, after.shares(before))
+    if before is None or after is None or not latencies:
+        return Round(len(latencies) / seconds, latencies, None, None)
+    cost = tuple((a - b) / len(latencies) for a, b in zip(after[1], before[1], strict=True))
+    return Round(len(latencies) / seconds, latencies, after[0].shares(before[0]),
+                 (cost[0], cost[1], cost[2]))
 
 
 def measure(port: int, funds: list[Fund], configs: list[Config], args: argparse.Namespace,
@@ -452,6 +462,11 @@ def rows(rounds: dict[Config, list[Round]], condition: list[tuple[str, str]],
             table.append(("   latency median / p95 / worst (ms)",
                           f"{spread.ms()} / {max(latencies) * 1000:.2f}"))
         table.append(("   CPUs busy: posting; others; stolen", _cpus([r.cpu for r in runs])))
+        costs = [r.cost for r in runs if r.cost is not None]
+        if costs:
+            parts = [statistics.fmean(c[i] for c in costs) * 1000 for i in range(3)]
+            table.append(("   CPU per posting (ms): clients + gunicorn + database",
+                          " + ".join(f"{x:.1f}" for x in parts) + f" = {sum(parts):.1f}"))
     for clients in sorted({c.clients for c in rounds}):
         one = rounds.get(Config(clients, 1))
         if one is None:
