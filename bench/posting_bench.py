@@ -429,7 +429,9 @@ def verify_books(console: Console, funds: list[Fund], tally: Tally) -> tuple[boo
     entries = sum(counts.values())
     posted = sum(tally.posted.values())
     if done.returncode == 0 and not wrong:
-        return True, f"OK, {len(funds)} funds; {entries:,} = {len(funds)} seeds + {posted:,}"
+        plural = "s" if len(funds) > 1 else ""
+        return True, (f"OK, {len(funds)} fund{plural}; {entries:,} = {len(funds)} "
+                      f"seed{plural} + {posted:,}")
     detail = "; ".join(wrong) or "see below"
     return False, (f"FAILED (status {done.returncode}): {detail}\n"
                    + (done.stdout + done.stderr).strip()[-3000:])
@@ -439,14 +441,16 @@ def verify_books(console: Console, funds: list[Fund], tally: Tally) -> tuple[boo
 
 
 def _cpus(shares: Sequence[tuple[float, float, float] | None]) -> str:
-    """The mean over the rounds of the CPUs the posting kept busy, the CPUs other
-    processes kept busy, and the share of CPU time stolen."""
+    """Per round: the CPUs the posting kept busy, the CPUs other processes kept busy; and
+    the share of CPU time stolen (the range over the rounds)."""
     known = [s for s in shares if s is not None]
     if not known:
         return "unknown"
-    stolen, ours, others = (statistics.fmean(s[i] for s in known) for i in range(3))
-    cpus = os.cpu_count()
-    return f"{ours:.1f}/{cpus}; others {others:.1f}/{cpus}; {stolen:.0%} stolen"
+    stolen = sorted(s[0] for s in known)
+    low, high = f"{stolen[0]:.0%}", f"{stolen[-1]:.0%}"
+    spread = low if low == high else f"{low}-{high}"
+    return (f"posting {', '.join(f'{s[1]:.1f}' for s in known)}; "
+            f"others {', '.join(f'{s[2]:.1f}' for s in known)}; stolen {spread}")
 
 
 def rows(rounds: dict[Config, list[Round]], condition: list[tuple[str, str]],
@@ -461,12 +465,15 @@ def rows(rounds: dict[Config, list[Round]], condition: list[tuple[str, str]],
             spread = Spread.of(latencies)
             table.append(("   latency median / p95 / worst (ms)",
                           f"{spread.ms()} / {max(latencies) * 1000:.2f}"))
-        table.append(("   CPUs busy: posting; others; stolen", _cpus([r.cpu for r in runs])))
+        table.append((f"   CPUs busy per round (of {os.cpu_count()})",
+                      _cpus([r.cpu for r in runs])))
         costs = [r.cost for r in runs if r.cost is not None]
         if costs:
             parts = [statistics.fmean(c[i] for c in costs) * 1000 for i in range(3)]
+            cpus = os.cpu_count() or 1
             table.append(("   CPU per posting (ms): clients + gunicorn + database",
-                          " + ".join(f"{x:.1f}" for x in parts) + f" = {sum(parts):.1f}"))
+                          " + ".join(f"{x:.1f}" for x in parts) + f" = {sum(parts):.1f}; "
+                          f"{cpus} CPUs allow {cpus * 1000 / sum(parts):,.0f}/s"))
     for clients in sorted({c.clients for c in rounds}):
         one = rounds.get(Config(clients, 1))
         if one is None:
@@ -479,8 +486,12 @@ def rows(rounds: dict[Config, list[Round]], condition: list[tuple[str, str]],
             table.append((f"{config} over 1 fund, per round (worst)",
                           ", ".join(f"{x:.2f}x" for x in ratios) + f" ({min(ratios):.2f}x)"))
     posted = sum(tally.posted.values())
-    table.append(("Meanwhile, all rounds: CPUs busy posting; others; stolen",
-                  _cpus([r.cpu for runs in rounds.values() for r in runs])))
+    everything = [r.cpu for runs in rounds.values() for r in runs if r.cpu is not None]
+    if everything:
+        stolen, ours, others = (statistics.fmean(c[i] for c in everything) for i in range(3))
+        table.append(("Meanwhile, all rounds: CPU stolen, CPUs used by others",
+                      f"{stolen:.0%} stolen, others {others:.1f}/{os.cpu_count()} "
+                      f"(posting {ours:.1f})"))
     table.append(("Postings answered 201 (warm-ups included) / failed",
                   f"{posted:,} / {tally.failed:,}"))
     table.append(("   TCP connections opened by the clients", f"{tally.connections:,}"))
