@@ -34,11 +34,13 @@ so all of them see the same machine. Every answer must be 201 with the receipt a
 entry of the fund posted to; anything else is a failure.
 
 Printed: postings per second of every round, the best and the worst, the latency (request
-sent, connection included, to body read: median, 95th percentile, worst), the CPUs the
-posting machinery kept busy (the clients, gunicorn's processes and, on PostgreSQL, the
-server processes of the benchmark's own database connections), the CPUs other processes
-kept busy and the share stolen by the hypervisor; per number of clients, each number of
-funds' throughput over one fund's in the same round. At the end the server stops and
+sent, connection included, to body read: median, 95th percentile, worst), in every round
+the CPUs the posting kept busy (the clients, gunicorn's processes and, on PostgreSQL, the
+server processes of the benchmark's own database connections) and the CPUs other processes
+kept busy, the share stolen by the hypervisor (``bench.ledger_bench.CpuClock``), the CPU
+time of one posting in each of the three and the rate the machine's CPUs would allow at
+that cost; per number of clients, each number of funds' throughput over one fund's in the
+same round. At the end the server stops and
 ``specialfund ledger verify`` must find every fund's books in order, each holding its seed
 plus exactly the postings answered 201. The exit status is 1 on any failed posting, a
 server that did not start, or books that do not verify or do not hold those entries.
