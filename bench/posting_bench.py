@@ -37,10 +37,10 @@ Printed: postings per second of every round, the best and the worst, the latency
 sent, connection included, to body read: median, 95th percentile, worst), in every round
 the CPUs the posting kept busy (the clients, gunicorn's processes and, on PostgreSQL, the
 server processes of the benchmark's own database connections) and the CPUs other processes
-kept busy, the share stolen by the hypervisor (``bench.ledger_bench.CpuClock``), the CPU
-time of one posting in each of the three and the rate the machine's CPUs would allow at
-that cost; per number of clients, each number of funds' throughput over one fund's in the
-same round. At the end the server stops and
+kept busy, the share stolen by the hypervisor (``bench.ledger_bench.CpuClock``), and the
+CPU time of one posting (and, over the rounds, how it splits between the three); per
+number of clients, each number of funds' throughput over one fund's in the same round. At
+the end the server stops and
 ``specialfund ledger verify`` must find every fund's books in order, each holding its seed
 plus exactly the postings answered 201. The exit status is 1 on any failed posting, a
 server that did not start, or books that do not verify or do not hold those entries.
@@ -472,10 +472,10 @@ def rows(rounds: dict[Config, list[Round]], condition: list[tuple[str, str]],
         costs = [r.cost for r in runs if r.cost is not None]
         if costs:
             parts = [statistics.fmean(c[i] for c in costs) * 1000 for i in range(3)]
-            cpus = os.cpu_count() or 1
-            table.append(("   CPU per posting (ms): clients + gunicorn + database",
-                          " + ".join(f"{x:.1f}" for x in parts) + f" = {sum(parts):.1f}; "
-                          f"{cpus} CPUs allow {cpus * 1000 / sum(parts):,.0f}/s"))
+            table.append(("   CPU per posting per round (ms)",
+                          ", ".join(f"{sum(c) * 1000:.1f}" for c in costs)
+                          + f"; mean: clients {parts[0]:.1f}, gunicorn {parts[1]:.1f}, "
+                          f"database {parts[2]:.1f}"))
     for clients in sorted({c.clients for c in rounds}):
         one = rounds.get(Config(clients, 1))
         if one is None:
