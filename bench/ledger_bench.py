@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
@@ -289,24 +289,38 @@ class CpuClock:
     wall: float
 
     @classmethod
-    def read(cls) -> CpuClock:
+    def read(cls, also: float = 0.0) -> CpuClock:
+        """Read the counters now. ``also``: the CPU seconds other processes have spent so
+        far that count as this one's (a server the benchmark started, its database
+        connections), so that they are not counted among the others."""
         try:
             line = Path("/proc/stat").read_text().split("\n", 1)[0]
             ticks = tuple(int(v) for v in line.split()[1:9])
         except (OSError, ValueError):
             ticks = ()
-        return cls(ticks, time.process_time(), time.perf_counter())
+        return cls(ticks, time.process_time() + also, time.perf_counter())
+
+    def shares(self, before: CpuClock) -> tuple[float, float, float] | None:
+        """Since ``before``: the share of CPU time stolen, the CPUs this process (and what
+        ``also`` counted) kept busy, and the CPUs other processes kept busy; None where
+        ``/proc/stat`` cannot be read."""
+        if len(before.ticks) < 8 or len(self.ticks) < 8:
+            return None
+        spent = [a - b for a, b in zip(self.ticks, before.ticks, strict=True)]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = spent
+        busy = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+        wall = self.wall - before.wall
+        ours = self.ours - before.ours
+        return steal / (sum(spent) or 1), ours / wall, max(busy - ours, 0.0) / wall
 
     def since(self, before: CpuClock) -> str:
         """What else the machine did meanwhile: CPU time the hypervisor gave to other
         guests, and CPUs kept busy by other processes (a database server included)."""
-        if len(before.ticks) < 8 or len(self.ticks) < 8:
+        shares = self.shares(before)
+        if shares is None:
             return "unknown"
-        spent = [a - b for a, b in zip(self.ticks, before.ticks, strict=True)]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = spent
-        busy = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
-        others = max(busy - (self.ours - before.ours), 0.0) / (self.wall - before.wall)
-        return f"{steal / (sum(spent) or 1):.0%} stolen, others {others:.1f}/{os.cpu_count()}"
+        stolen, _ours, others = shares
+        return f"{stolen:.0%} stolen, others {others:.1f}/{os.cpu_count()}"
 
 
 def post_one(factory: sessionmaker[Session], workload: Workload) -> float:
@@ -597,10 +611,12 @@ class Results:
         print_table(self.rows())
 
 
-def print_table(rows: list[tuple[str, str, str, str]]) -> None:
-    """Figures against their targets, in aligned columns under a header."""
-    table = [("Figure", "Value", "Target", "Result"), *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
+def print_table(rows: Sequence[tuple[str, ...]],
+                header: tuple[str, ...] = ("Figure", "Value", "Target", "Result")) -> None:
+    """Figures (against their targets), in aligned columns under a header; every row has
+    as many cells as the header."""
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for i, row in enumerate(table):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
               .rstrip())
