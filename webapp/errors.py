@@ -102,7 +102,8 @@ def init_app(app: Flask) -> None:
             403: gettext("Your role or jurisdiction does not allow this."),
             404: gettext("There is nothing here, or it is outside what you may see."),
             405: gettext("This address does not accept that kind of request."),
-            413: gettext("Files may be at most 10 MB."),
+            413: gettext("The upload is too large: at most {size} MB can be sent at once.",
+                         size=int(app.config["MAX_CONTENT_LENGTH"]) // (1024 * 1024)),
         }
         return answer(status, messages.get(status, gettext("Please check what you entered.")))
 

@@ -62,6 +62,7 @@ def test_too_large_files_are_refused(app, world, login, draft):
         environ["wsgi.input"].close()
         builder.close()
     assert response.status_code == 413
+    assert "上传文件过大：一次最多可发送12MB。" in response.get_data(as_text=True)
     with world.reading(draft) as project:
         assert project.attachments == []
 

@@ -187,7 +187,8 @@ def test_an_upload_that_would_be_refused_is_refused_at_once(world, app, login, f
             "Line {line}: {file} contains NUL bytes, so it is not a CSV text file (a "
             "spreadsheet or UTF-16 text?). Export the statement from the bank as CSV.",
             line=1, file="big.csv")),
-        "oversized": (big_statement() * 50, "YJQ", 413, gettext("Files may be at most 10 MB.")),
+        "oversized": (big_statement() * 50, "YJQ", 413, gettext(
+            "The upload is too large: at most {size} MB can be sent at once.", size=12)),
         "other fund": (big_statement(), "AYX", 404, gettext(
             "There is no fund with code {code}.", code="AYX")),
     }[case]
