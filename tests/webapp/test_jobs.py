@@ -346,6 +346,8 @@ def test_a_draft_annual_reports_pdf_is_made_by_a_job(world, login, factory, tmp_
     page = finance.get(asked.headers["Location"])
     assert 'data-state="done"' in page.get_data(as_text=True)
     assert "2025" in text(page) and "YJQ" in text(page)
+    # It leads back to the report, which every staff role may open (the downloads not).
+    assert 'href="/funds/YJQ/annual/2025"' in page.get_data(as_text=True)
     made = fetch(finance, asked.headers["Location"] + "/file")
     assert made.status_code == 200 and made.mimetype == "application/pdf"
     with factory() as session:

@@ -52,11 +52,16 @@ def _words(job: Job) -> dict[str, str]:
                                  "goes on when you leave."),
                 "back": url_for("money.bank_page", code=job.parameters["fund"]),
                 "back_label": gettext("Bank and reconciliation")}
-    return {"heading": gettext("Preparing a file"), "busy": gettext("Being made"),
-            "not_done": gettext("The file was not made."),
-            "leave": gettext("This page reloads itself every few seconds; the file stays "
-                             "here when you leave."),
-            "back": url_for("downloads.index"), "back_label": gettext("Downloads")}
+    words = {"heading": gettext("Preparing a file"), "busy": gettext("Being made"),
+             "not_done": gettext("The file was not made."),
+             "leave": gettext("This page reloads itself every few seconds; the file stays "
+                              "here when you leave."),
+             "back": url_for("downloads.index"), "back_label": gettext("Downloads")}
+    if job.kind == annual_preview.KIND:  # its makers need not be allowed the downloads
+        words |= {"back": url_for("annual.edit", code=job.parameters["fund"],
+                                  year=job.parameters["year"]),
+                  "back_label": gettext("Annual report {year}", year=job.parameters["year"])}
+    return words
 
 
 @bp.route("/<job_id>")
