@@ -58,6 +58,7 @@ COMMANDS = {
     "verify-static": "webapp.static_site:verify_static_command",
     "run": "webapp.serving:run_command",  # in place of Flask's own ``run``
     "worker": "webapp.serving:worker_command",
+    "shell": "flask.cli:shell_command",  # Flask's ``routes`` would list no page: none here
 }
 
 
@@ -81,7 +82,7 @@ class Console(FlaskGroup):
 cli = Console(
     name="specialfund",
     create_app=functools.partial(create_app, pages=False),
-    add_default_commands=True,
+    add_default_commands=False,
     load_dotenv=False,
     params=[user_option],
     help="Special Fund: children's special fund ledgers and grants.",
