@@ -92,6 +92,14 @@ def prepared(client, query: str):
     return response
 
 
+def fetch(client, url: str):
+    """GET ``url``, its body read and the response closed (a file is streamed)."""
+    response = client.get(url)
+    response.get_data()
+    response.close()
+    return response
+
+
 def text(response) -> str:
     """A page's visible text, tags stripped, for assertions on what a user reads."""
     body = response.get_data(as_text=True)

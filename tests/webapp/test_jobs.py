@@ -28,7 +28,7 @@ from ledger.journal import find_fund
 from people.models import User
 from reports.figures import Period
 from tests.reports.test_statements import pdf_text
-from tests.webapp.conftest import text
+from tests.webapp.conftest import fetch, text
 from tests.worlds import CHILD, NUMBER, PASSWORD
 from webapp import create_app
 from webapp.extensions import db
@@ -43,13 +43,6 @@ def ask(client, form=None) -> str:
     location = response.headers["Location"]
     assert location.startswith("/jobs/"), location
     return location
-
-
-def fetch(client, url: str):
-    response = client.get(url)
-    response.get_data()
-    response.close()
-    return response
 
 
 def built(factory, username: str, fund: str, report: str, fmt: str) -> downloads.Made:

@@ -31,7 +31,7 @@ from ledger.periods import close_period
 from people.models import User
 from people.users import add_user, find_user, set_active
 from tests.jobs.test_statement_import import HEADER, big_statement
-from tests.webapp.conftest import text
+from tests.webapp.conftest import fetch, text
 from tests.worlds import CONSOLE, PASSWORD
 from webapp import create_app
 from webapp.extensions import db
@@ -59,12 +59,6 @@ def queued(client, data: bytes) -> str:
     location = response.headers["Location"]
     assert location.startswith("/jobs/"), location
     return location
-
-
-def fetch(client, url: str):
-    response = client.get(url)
-    response.close()
-    return response
 
 
 def job_of(factory, url: str) -> Job:
