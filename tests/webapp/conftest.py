@@ -100,6 +100,13 @@ def fetch(client, url: str):
     return response
 
 
+def assert_no_such_job(client, url: str) -> None:
+    """The job at ``url`` does not exist for this client: its page, file and retry."""
+    assert client.get(url).status_code == 404
+    assert fetch(client, url + "/file").status_code == 404
+    assert client.post(url + "/retry").status_code == 404
+
+
 def text(response) -> str:
     """A page's visible text, tags stripped, for assertions on what a user reads."""
     body = response.get_data(as_text=True)

@@ -28,7 +28,7 @@ from ledger.journal import find_fund
 from people.models import User
 from reports.figures import Period
 from tests.reports.test_statements import pdf_text
-from tests.webapp.conftest import fetch, text
+from tests.webapp.conftest import assert_no_such_job, fetch, text
 from tests.worlds import CHILD, NUMBER, PASSWORD
 from webapp import create_app
 from webapp.extensions import db
@@ -105,9 +105,7 @@ def test_a_job_is_its_askers_alone(world, login, other):
     the job does not exist for them, nor its file, nor its retry."""
     url = ask(login("aud"))
     client = login(other)
-    assert client.get(url).status_code == 404
-    assert fetch(client, url + "/file").status_code == 404
-    assert client.post(url + "/retry").status_code == 404
+    assert_no_such_job(client, url)
 
 
 def test_a_job_is_gone_when_its_asker_may_no_longer_read_the_fund(world, login, factory):

@@ -31,7 +31,7 @@ from ledger.periods import close_period
 from people.models import User
 from people.users import add_user, find_user, set_active
 from tests.jobs.test_statement_import import HEADER, big_statement
-from tests.webapp.conftest import fetch, text
+from tests.webapp.conftest import assert_no_such_job, fetch, text
 from tests.worlds import CONSOLE, PASSWORD
 from webapp import create_app
 from webapp.extensions import db
@@ -227,9 +227,7 @@ def test_an_import_job_is_its_uploaders_alone(world, login, other):
     auditor who reads it, another county: the job does not exist for them."""
     url = queued(login("co"), big_statement())
     client = login(other)
-    assert client.get(url).status_code == 404
-    assert fetch(client, url + "/file").status_code == 404
-    assert client.post(url + "/retry").status_code == 404
+    assert_no_such_job(client, url)
 
 
 def test_a_running_import_shows_how_far_it_got(world, login, factory):
